@@ -153,8 +153,12 @@ class Config(metaclass=_ConfigMeta):
     params = params_parser.parse(params)
     staged = copy.deepcopy(self)
     staged._apply(params, is_strict)  # pylint: disable=protected-access
+    staged._check_override()  # pylint: disable=protected-access
     self.__dict__.update(staged.__dict__)
     return self
+
+  def _check_override(self) -> None:
+    """Rules to enforce right after an override, before it is committed."""
 
   def _apply(self, params: Mapping[str, Any], is_strict: bool) -> None:
     if self.__dict__.get('_locked', False):

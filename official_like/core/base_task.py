@@ -1,0 +1,139 @@
+"""`Task`: what to learn — model, inputs, losses, metrics and one training step.
+
+Users subclass it for their problem; the Trainer only calls these methods.
+The optimizer is built by the classmethod `create_optimizer` through the
+`OptimizerFactory`, so a task that needs a different optimizer overrides
+that one method (TFM's "Customizing Optimizer Inside Task").
+"""
+import abc
+from typing import Any, Dict, List, Optional
+
+from absl import logging
+import tensorflow as tf
+import tf_keras
+
+from official_like.core import config_definitions as cfg
+from official_like.modeling.optimization import OptimizationConfig
+from official_like.modeling.optimization import OptimizerFactory
+
+Logs = Dict[str, Any]
+
+
+class Task(tf.Module, metaclass=abc.ABCMeta):
+  """One learning problem; the Trainer drives it, the config parameterises it."""
+
+  loss = 'loss'  # Key of the training/validation loss in the step logs.
+
+  def __init__(self, params: cfg.TaskConfig, logging_dir: Optional[str] = None,
+               name: Optional[str] = None):
+    super().__init__(name=name)
+    self._task_config = params
+    self._logging_dir = logging_dir
+
+  @property
+  def task_config(self) -> cfg.TaskConfig:
+    return self._task_config
+
+  @property
+  def logging_dir(self) -> Optional[str]:
+    return self._logging_dir
+
+  @classmethod
+  def create_optimizer(cls, optimizer_config: OptimizationConfig,
+                       runtime_config: Optional[cfg.RuntimeConfig] = None):
+    """Schedule and optimizer from the factory, loss-scaled for float16."""
+    factory = OptimizerFactory(optimizer_config)
+    optimizer = factory.build_optimizer(factory.build_learning_rate())
+    if runtime_config is not None and runtime_config.mixed_precision_dtype == 'float16':
+      scale = runtime_config.loss_scale
+      if scale is None or scale == 'dynamic':
+        optimizer = tf_keras.mixed_precision.LossScaleOptimizer(optimizer)
+      else:
+        optimizer = tf_keras.mixed_precision.LossScaleOptimizer(
+            optimizer, dynamic=False, initial_scale=scale)
+    return optimizer
+
+  def initialize(self, model: tf_keras.Model) -> None:
+    """Loads `init_checkpoint` (when set) into the model before training starts."""
+    path = self._task_config.init_checkpoint
+    if not path:
+      return
+    if tf.io.gfile.isdir(path):
+      path = tf.train.latest_checkpoint(path)
+      if path is None:
+        raise FileNotFoundError('task.init_checkpoint: no checkpoint in directory '
+                                f'{self._task_config.init_checkpoint!r}')
+    status = tf.train.Checkpoint(model=model).read(path)
+    status.expect_partial().assert_existing_objects_matched()
+    logging.info('Initialized model from %s', path)
+
+  @abc.abstractmethod
+  def build_model(self) -> tf_keras.Model:
+    """The model to train; called under the distribution strategy's scope."""
+
+  @abc.abstractmethod
+  def build_inputs(self, params: cfg.DataConfig,
+                   input_context: Optional[tf.distribute.InputContext] = None
+                   ) -> tf.data.Dataset:
+    """Per-replica batches of (features, labels) for `params`."""
+
+  @abc.abstractmethod
+  def build_losses(self, labels, model_outputs, aux_losses=None) -> tf.Tensor:
+    """The scalar loss, averaged over the per-replica batch."""
+
+  def build_metrics(self, training: bool = True) -> List[tf_keras.metrics.Metric]:
+    """Keras metrics updated by `process_metrics` at every step."""
+    del training
+    return []
+
+  def process_metrics(self, metrics, labels, model_outputs, **kwargs) -> None:
+    for metric in metrics:
+      metric.update_state(labels, model_outputs)
+
+  def train_step(self, inputs, model: tf_keras.Model, optimizer,
+                 metrics: Optional[List[tf_keras.metrics.Metric]] = None) -> Logs:
+    """One update on one replica's batch; gradients are summed across replicas.
+
+    The loss is divided by the replica count before differentiation, so the
+    summed gradient equals the gradient of the global-batch mean whatever the
+    number of replicas.
+    """
+    features, labels = inputs
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    with tf.GradientTape() as tape:
+      outputs = model(features, training=True)
+      outputs = tf.nest.map_structure(lambda x: tf.cast(x, tf.float32), outputs)
+      loss = self.build_losses(labels, outputs, aux_losses=model.losses)
+      scaled_loss = loss / replicas
+      if isinstance(optimizer, tf_keras.mixed_precision.LossScaleOptimizer):
+        scaled_loss = optimizer.get_scaled_loss(scaled_loss)
+    grads = tape.gradient(scaled_loss, model.trainable_variables)
+    if isinstance(optimizer, tf_keras.mixed_precision.LossScaleOptimizer):
+      grads = optimizer.get_unscaled_gradients(grads)
+    optimizer.apply_gradients(list(zip(grads, model.trainable_variables)))
+    if metrics:
+      self.process_metrics(metrics, labels, outputs)
+    return {self.loss: loss}
+
+  def validation_step(self, inputs, model: tf_keras.Model,
+                      metrics: Optional[List[tf_keras.metrics.Metric]] = None) -> Logs:
+    features, labels = inputs
+    outputs = model(features, training=False)
+    outputs = tf.nest.map_structure(lambda x: tf.cast(x, tf.float32), outputs)
+    loss = self.build_losses(labels, outputs, aux_losses=model.losses)
+    if metrics:
+      self.process_metrics(metrics, labels, outputs)
+    return {self.loss: loss}
+
+  def inference_step(self, inputs, model: tf_keras.Model):
+    return model(inputs, training=False)
+
+  def aggregate_logs(self, state=None, step_logs=None):
+    """Accumulates per-step outputs over an evaluation (None: nothing to keep)."""
+    del step_logs
+    return state
+
+  def reduce_aggregated_logs(self, aggregated_logs, global_step=None) -> Logs:
+    """Turns the accumulated state into final eval metrics."""
+    del aggregated_logs, global_step
+    return {}

@@ -1,0 +1,189 @@
+"""Experiment, task, trainer, runtime and data configs: TFM 2.20's names and defaults.
+
+A TFM experiment YAML's `trainer:` and `runtime:` sections load unchanged.
+`validate()` rejects inconsistent values (e.g. a summary_interval that is not
+a multiple of steps_per_loop) with the key and the rule, before any
+TensorFlow object is built.
+"""
+import dataclasses
+from typing import Any, Dict, Optional, Sequence, Union
+
+from official_like.modeling.hyperparams import Config
+from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.hyperparams.errors import suggestion
+from official_like.modeling.optimization.configs.optimization_config import OptimizationConfig
+
+STRATEGIES = ('default', 'off', 'one_device', 'mirrored', 'multi_worker_mirrored',
+              'tpu', 'parameter_server')
+_PRECISIONS = (None, 'float32', 'float16', 'bfloat16')
+
+
+def _positive(config: Config, *keys: str) -> None:
+  for key in keys:
+    value = getattr(config, key)
+    if value <= 0:
+      raise ConfigError((key,), f'must be > 0, got {value}')
+
+
+@dataclasses.dataclass
+class DataConfig(Config):
+  """Where examples come from and how they are batched."""
+  input_path: Union[Sequence[str], str, Config] = ''
+  tfds_name: Union[str, Config] = ''
+  tfds_split: str = ''
+  global_batch_size: int = 0
+  is_training: Optional[bool] = None
+  drop_remainder: bool = True
+  shuffle_buffer_size: int = 100
+  cache: bool = False
+  cycle_length: Optional[int] = None
+  block_length: int = 1
+  ram_budget: Optional[int] = None
+  deterministic: Optional[bool] = None
+  sharding: bool = True
+  enable_tf_data_service: bool = False
+  tf_data_service_address: Optional[str] = None
+  tf_data_service_job_name: Optional[str] = None
+  tfds_data_dir: str = ''
+  tfds_as_supervised: bool = False
+  tfds_skip_decoding_feature: str = ''
+  enable_shared_tf_data_service_between_parallel_trainers: bool = False
+  apply_tf_data_service_before_batching: bool = False
+  trainer_id: Optional[str] = None
+  seed: Optional[int] = None
+  prefetch_buffer_size: Optional[int] = None
+  autotune_algorithm: Optional[str] = None
+
+  def validate(self):
+    super().validate()
+    if self.global_batch_size < 0:
+      raise ConfigError(('global_batch_size',),
+                        f'must be >= 0, got {self.global_batch_size}')
+    if self.shuffle_buffer_size < 0:
+      raise ConfigError(('shuffle_buffer_size',),
+                        f'must be >= 0, got {self.shuffle_buffer_size}')
+
+
+@dataclasses.dataclass
+class RuntimeConfig(Config):
+  """Devices, distribution and numerics of the run."""
+  distribution_strategy: str = 'mirrored'
+  enable_xla: bool = False
+  gpu_thread_mode: Optional[str] = None
+  dataset_num_private_threads: Optional[int] = None
+  per_gpu_thread_count: int = 0
+  tpu: Optional[str] = None
+  num_gpus: int = 0
+  worker_hosts: Optional[str] = None
+  task_index: int = -1
+  all_reduce_alg: Optional[str] = None
+  num_packs: int = 1
+  mixed_precision_dtype: Optional[str] = None
+  loss_scale: Union[str, float, None] = None
+  run_eagerly: bool = False
+  batchnorm_spatial_persistent: bool = False
+  tpu_enable_xla_dynamic_padder: Optional[bool] = None
+  num_cores_per_replica: int = 1
+  default_shard_dim: int = -1
+  use_tpu_mp_strategy: bool = False
+
+  def validate(self):
+    super().validate()
+    if self.distribution_strategy.lower() not in STRATEGIES:
+      raise ConfigError(('distribution_strategy',), f'unknown strategy '
+                        f'{self.distribution_strategy!r}; '
+                        f"{suggestion(self.distribution_strategy, STRATEGIES, 'strategies')}")
+    if self.num_gpus < 0:
+      raise ConfigError(('num_gpus',), f'must be >= 0, got {self.num_gpus}')
+    if self.mixed_precision_dtype not in _PRECISIONS:
+      raise ConfigError(('mixed_precision_dtype',), f'must be one of float32, '
+                        f'float16, bfloat16 or null, got {self.mixed_precision_dtype!r}')
+    scale = self.loss_scale
+    if isinstance(scale, str) and scale != 'dynamic' or (
+        isinstance(scale, float) and scale <= 0):
+      raise ConfigError(('loss_scale',), "must be 'dynamic', a positive number "
+                        f'or null, got {scale!r}')
+
+
+@dataclasses.dataclass
+class TrainerConfig(Config):
+  """How long to train, how often to summarise, evaluate and checkpoint.
+
+  `recovery_max_trials` keeps TFM's meaning: -1 turns the loss check off, 0
+  stops the run at the first NaN loss or loss above `loss_upper_bound`, and
+  N > 0 restores the latest checkpoint up to N times before stopping.
+  """
+  optimizer_config: OptimizationConfig = dataclasses.field(
+      default_factory=OptimizationConfig)
+  train_tf_while_loop: bool = True
+  train_tf_function: bool = True
+  eval_tf_function: bool = True
+  eval_tf_while_loop: bool = False
+  allow_tpu_summary: bool = False
+  steps_per_loop: int = 1000
+  summary_interval: int = 1000
+  checkpoint_interval: int = 1000
+  max_to_keep: int = 5
+  continuous_eval_timeout: int = 60 * 60
+  train_steps: int = 0
+  validation_steps: int = -1
+  validation_interval: int = 1000
+  best_checkpoint_export_subdir: str = ''
+  best_checkpoint_eval_metric: str = ''
+  best_checkpoint_metric_comp: str = 'higher'
+  loss_upper_bound: float = 1e6
+  recovery_begin_steps: int = 0
+  recovery_max_trials: int = 0
+  validation_summary_subdir: str = 'validation'
+  preemption_on_demand_checkpoint: bool = True
+
+  def validate(self):
+    super().validate()
+    _positive(self, 'train_steps', 'steps_per_loop', 'summary_interval',
+              'checkpoint_interval', 'validation_interval', 'max_to_keep',
+              'loss_upper_bound')
+    if self.summary_interval % self.steps_per_loop:
+      raise ConfigError(('summary_interval',), f'must be a multiple of '
+                        f'steps_per_loop ({self.steps_per_loop}), got '
+                        f'{self.summary_interval}')
+    if self.validation_steps == 0 or self.validation_steps < -1:
+      raise ConfigError(('validation_steps',), 'must be -1 (the whole validation '
+                        f'set) or > 0, got {self.validation_steps}')
+    if self.best_checkpoint_metric_comp not in ('higher', 'lower'):
+      raise ConfigError(('best_checkpoint_metric_comp',), "must be 'higher' or "
+                        f"'lower', got {self.best_checkpoint_metric_comp!r}")
+    if self.best_checkpoint_export_subdir and not self.best_checkpoint_eval_metric:
+      raise ConfigError(('best_checkpoint_eval_metric',), 'must name a validation '
+                        'metric when best_checkpoint_export_subdir is set')
+    if self.recovery_begin_steps < 0:
+      raise ConfigError(('recovery_begin_steps',),
+                        f'must be >= 0, got {self.recovery_begin_steps}')
+    if self.recovery_max_trials < -1:
+      raise ConfigError(('recovery_max_trials',), 'must be >= -1 (-1: no loss '
+                        f'check), got {self.recovery_max_trials}')
+
+
+@dataclasses.dataclass
+class TaskConfig(Config):
+  """What to learn; experiments subclass it with a concrete `model` config."""
+  init_checkpoint: str = ''
+  model: Optional[Config] = None
+  train_data: DataConfig = dataclasses.field(default_factory=DataConfig)
+  validation_data: DataConfig = dataclasses.field(default_factory=DataConfig)
+  name: Optional[str] = None
+  differential_privacy_config: Optional[Dict[str, Any]] = None
+  allow_image_summary: bool = False
+
+  def validate(self):
+    super().validate()
+    if self.differential_privacy_config:
+      raise ConfigError(('differential_privacy_config',),
+                        'differential privacy is not supported by official_like')
+
+
+@dataclasses.dataclass
+class ExperimentConfig(Config):
+  """Everything one run needs: task, trainer and runtime."""
+  task: TaskConfig = dataclasses.field(default_factory=TaskConfig)
+  trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
+  runtime: RuntimeConfig = dataclasses.field(default_factory=RuntimeConfig)

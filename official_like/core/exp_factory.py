@@ -1,0 +1,25 @@
+"""Experiments by name: `--experiment=digits_mlp` picks a registered config factory."""
+from typing import Callable
+
+from official_like.core import config_definitions as cfg
+from official_like.core.registry import Registry
+
+_EXPERIMENTS = Registry('experiment')
+
+
+def register_config_factory(name: str) -> Callable:
+  """Decorates a function returning an ExperimentConfig; registers it as `name`."""
+  return _EXPERIMENTS.register(name)
+
+
+def get_exp_config(name: str) -> cfg.ExperimentConfig:
+  """A fresh config from the factory registered as `name`."""
+  config = _EXPERIMENTS.lookup(name)()
+  if not isinstance(config, cfg.ExperimentConfig):
+    raise TypeError(f'experiment {name!r}: its factory returned '
+                    f'{type(config).__name__}, not an ExperimentConfig')
+  return config
+
+
+def registered_experiments():
+  return _EXPERIMENTS.names()

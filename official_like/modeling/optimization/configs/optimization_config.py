@@ -1,0 +1,97 @@
+"""`OptimizationConfig`: which optimizer, which schedule, which warmup, EMA or not.
+
+Built exactly as on TFM's optimization page:
+`OptimizationConfig({'optimizer': {'type': 'sgd', ...}, 'learning_rate': ...})`.
+When built from a mapping, the selected components are checked at once; the
+rule that `optimizer` and `learning_rate` must be chosen is checked by
+`validate()` (the factory calls it), so partial configs can still be built up
+step by step.
+"""
+import dataclasses
+from typing import Optional
+
+from official_like.modeling.hyperparams import Config
+from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.hyperparams import OneOfConfig
+from official_like.modeling.hyperparams.errors import suggestion
+from official_like.modeling.hyperparams.errors import under
+from official_like.modeling.optimization.configs import learning_rate_config as lr_cfg
+from official_like.modeling.optimization.configs import optimizer_config as opt_cfg
+
+
+def _field(cls):
+  return dataclasses.field(default_factory=cls)
+
+
+@dataclasses.dataclass
+class OptimizerConfig(OneOfConfig):
+  """One of the optimizers; `type` selects which settings are used."""
+  type: Optional[str] = None
+  sgd: opt_cfg.SGDConfig = _field(opt_cfg.SGDConfig)
+  sgd_experimental: opt_cfg.SGDExperimentalConfig = _field(opt_cfg.SGDExperimentalConfig)
+  adam: opt_cfg.AdamConfig = _field(opt_cfg.AdamConfig)
+  adam_experimental: opt_cfg.AdamExperimentalConfig = _field(opt_cfg.AdamExperimentalConfig)
+  adamw: opt_cfg.AdamWeightDecayConfig = _field(opt_cfg.AdamWeightDecayConfig)
+  adamw_experimental: opt_cfg.AdamWeightDecayExperimentalConfig = _field(
+      opt_cfg.AdamWeightDecayExperimentalConfig)
+  lamb: opt_cfg.LAMBConfig = _field(opt_cfg.LAMBConfig)
+  rmsprop: opt_cfg.RMSPropConfig = _field(opt_cfg.RMSPropConfig)
+  lars: opt_cfg.LARSConfig = _field(opt_cfg.LARSConfig)
+  adagrad: opt_cfg.AdagradConfig = _field(opt_cfg.AdagradConfig)
+  slide: opt_cfg.SLIDEConfig = _field(opt_cfg.SLIDEConfig)
+  adafactor: opt_cfg.AdafactorConfig = _field(opt_cfg.AdafactorConfig)
+  adafactor_keras: opt_cfg.AdafactorKerasConfig = _field(opt_cfg.AdafactorKerasConfig)
+
+  def validate(self):
+    super().validate()
+    if self.type == 'slide':
+      raise ConfigError(('type',), "'slide' is only a placeholder in TFM 2.20 and is "
+                        'not implemented; choose another optimizer')
+
+
+@dataclasses.dataclass
+class LrConfig(OneOfConfig):
+  """One of the learning-rate schedules."""
+  type: Optional[str] = None
+  constant: lr_cfg.ConstantLrConfig = _field(lr_cfg.ConstantLrConfig)
+  stepwise: lr_cfg.StepwiseLrConfig = _field(lr_cfg.StepwiseLrConfig)
+  exponential: lr_cfg.ExponentialLrConfig = _field(lr_cfg.ExponentialLrConfig)
+  polynomial: lr_cfg.PolynomialLrConfig = _field(lr_cfg.PolynomialLrConfig)
+  cosine: lr_cfg.CosineLrConfig = _field(lr_cfg.CosineLrConfig)
+  power: lr_cfg.DirectPowerLrConfig = _field(lr_cfg.DirectPowerLrConfig)
+  power_linear: lr_cfg.PowerAndLinearDecayLrConfig = _field(
+      lr_cfg.PowerAndLinearDecayLrConfig)
+  power_with_offset: lr_cfg.PowerDecayWithOffsetLrConfig = _field(
+      lr_cfg.PowerDecayWithOffsetLrConfig)
+  step_cosine_with_offset: lr_cfg.StepCosineLrConfig = _field(lr_cfg.StepCosineLrConfig)
+
+
+@dataclasses.dataclass
+class WarmupConfig(OneOfConfig):
+  """One of the warmups (optional: `type: null` means no warmup)."""
+  type: Optional[str] = None
+  linear: lr_cfg.LinearWarmupConfig = _field(lr_cfg.LinearWarmupConfig)
+  polynomial: lr_cfg.PolynomialWarmupConfig = _field(lr_cfg.PolynomialWarmupConfig)
+
+
+@dataclasses.dataclass
+class OptimizationConfig(Config):
+  """Optimizer + learning-rate schedule + optional warmup + optional EMA."""
+  optimizer: OptimizerConfig = _field(OptimizerConfig)
+  ema: Optional[opt_cfg.EMAConfig] = None
+  learning_rate: LrConfig = _field(LrConfig)
+  warmup: WarmupConfig = _field(WarmupConfig)
+
+  def _check_override(self):
+    for name in ('optimizer', 'learning_rate', 'warmup', 'ema'):
+      if getattr(self, name) is not None:
+        with under(name):
+          getattr(self, name).validate()
+
+  def validate(self):
+    for name in ('optimizer', 'learning_rate'):
+      oneof = getattr(self, name)
+      if oneof.type is None:
+        raise ConfigError((name, 'type'), 'must be set; '
+                          f"{suggestion('', oneof.options(), 'types')}")
+    super().validate()

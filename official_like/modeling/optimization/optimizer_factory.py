@@ -1,0 +1,98 @@
+"""`OptimizerFactory`: an `OptimizationConfig` in, a schedule and an optimizer out.
+
+The config is validated when the factory is made, so every mistake is
+reported before TensorFlow builds anything. `build_learning_rate()` always
+returns a Keras `LearningRateSchedule` (TFM returns a bare float for
+`constant`); the value is the same and `lr(step)` then works for every type,
+which the trainer relies on to log the learning rate.
+"""
+from typing import Callable, List, Optional, Sequence, Tuple, Union
+
+import gin
+import tensorflow as tf
+import tf_keras
+
+from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.optimization import ema_optimizer
+from official_like.modeling.optimization import registry
+from official_like.modeling.optimization.configs import optimization_config as cfg
+
+GradsAndVars = List[Tuple[tf.Tensor, tf.Variable]]
+_CLIP_KEYS = ('clipnorm', 'clipvalue', 'global_clipnorm')
+
+
+class OptimizerFactory:
+  """Builds the learning-rate schedule and the optimizer an OptimizationConfig describes."""
+
+  def __init__(self, config: cfg.OptimizationConfig):
+    if not isinstance(config, cfg.OptimizationConfig):
+      raise TypeError('OptimizerFactory expects an OptimizationConfig, got '
+                      f'{type(config).__name__}; build one with '
+                      'OptimizationConfig({...})')
+    config.validate()
+    self._config = config
+    self._optimizer_type = config.optimizer.type
+    self._optimizer_config = config.optimizer.get()
+    self._lr_type = config.learning_rate.type
+    self._lr_config = config.learning_rate.get()
+    self._warmup_type = config.warmup.type
+    self._warmup_config = config.warmup.get()
+    self._ema_config = config.ema
+
+  def build_learning_rate(self) -> tf_keras.optimizers.schedules.LearningRateSchedule:
+    """The schedule, with the warmup (if any) replacing its first warmup_steps."""
+    lr = registry.LEARNING_RATES[self._lr_type](**self._lr_config.as_dict())
+    if self._warmup_config is not None:
+      lr = registry.WARMUPS[self._warmup_type](lr, **self._warmup_config.as_dict())
+    return lr
+
+  @gin.configurable(module='official_like.OptimizerFactory')
+  def build_optimizer(
+      self,
+      lr: Union[tf_keras.optimizers.schedules.LearningRateSchedule, float],
+      gradient_aggregator: Optional[Callable[[GradsAndVars], GradsAndVars]] = None,
+      gradient_transformers: Optional[Sequence[Callable[[GradsAndVars],
+                                                        GradsAndVars]]] = None,
+      postprocessor: Optional[Callable[[tf_keras.optimizers.Optimizer],
+                                       tf_keras.optimizers.Optimizer]] = None,
+      use_legacy_optimizer: bool = True):
+    """The optimizer for `lr` (a schedule from build_learning_rate, or a float).
+
+    `gradient_aggregator` and `gradient_transformers` go to the optimizer as
+    in Keras 2's legacy optimizers (transformers run after aggregation);
+    `postprocessor` receives the finished optimizer (after EMA wrapping) and
+    returns the one to use.
+    """
+    kwargs = self._optimizer_config.as_dict()
+    for key in _CLIP_KEYS:  # registered configs need not have them
+      if key in kwargs and kwargs[key] is None:
+        del kwargs[key]
+    kwargs['learning_rate'] = lr
+    if gradient_aggregator is not None:
+      kwargs['gradient_aggregator'] = gradient_aggregator
+    if gradient_transformers is not None:
+      kwargs['gradient_transformers'] = list(gradient_transformers)
+
+    if use_legacy_optimizer:
+      optimizer = registry.LEGACY_OPTIMIZERS[self._optimizer_type](**kwargs)
+    else:
+      if kwargs.pop('decay', 0.0):
+        raise ConfigError(('optimizer', self._optimizer_type, 'decay'),
+                          'is not supported by the new Keras optimizers '
+                          '(use_legacy_optimizer=False); express the decay in '
+                          'learning_rate or use the legacy optimizer')
+      optimizer = registry.NEW_OPTIMIZERS[self._optimizer_type](**kwargs)
+
+    if self._ema_config is not None:
+      if not use_legacy_optimizer:
+        raise ConfigError(('ema',), 'needs the legacy optimizer; set '
+                          'use_legacy_optimizer=True or remove ema')
+      optimizer = ema_optimizer.ExponentialMovingAverage(
+          optimizer, **self._ema_config.as_dict())
+    if postprocessor is not None:
+      optimizer = postprocessor(optimizer)
+    if not isinstance(optimizer, (tf_keras.optimizers.Optimizer,
+                                  tf_keras.optimizers.legacy.Optimizer)):
+      raise TypeError('build_optimizer: postprocessor returned '
+                      f'{type(optimizer).__name__}, not a tf_keras optimizer')
+    return optimizer

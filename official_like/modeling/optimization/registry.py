@@ -1,0 +1,97 @@
+"""Name -> implementation tables for optimizers, schedules and warmups.
+
+Registering a new component is one call: it adds the config class as a new
+choice of the matching oneof config (so YAML can select it by `type`) and the
+implementation to the factory's table. Every call also works as a decorator.
+"""
+from typing import Callable, Dict, Optional
+
+import tf_keras
+
+from official_like.modeling.hyperparams import Config
+from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.optimization import adafactor
+from official_like.modeling.optimization import lamb
+from official_like.modeling.optimization import lars
+from official_like.modeling.optimization import legacy_adamw
+from official_like.modeling.optimization import lr_schedule
+from official_like.modeling.optimization.configs import optimization_config as cfg
+
+_legacy = tf_keras.optimizers.legacy
+_new = tf_keras.optimizers
+
+# Optimizers whose class does not depend on `use_legacy_optimizer`.
+_SHARED = {
+    'sgd_experimental': _new.SGD,
+    'adam_experimental': _new.Adam,
+    'adamw': legacy_adamw.AdamWeightDecay,
+    'adamw_experimental': _new.AdamW,
+    'lamb': lamb.LAMB,
+    'lars': lars.LARS,
+    'adafactor': adafactor.Adafactor,
+    'adafactor_keras': _new.Adafactor,
+}
+LEGACY_OPTIMIZERS: Dict[str, type] = {
+    'sgd': _legacy.SGD, 'adam': _legacy.Adam, 'rmsprop': _legacy.RMSprop,
+    'adagrad': _legacy.Adagrad, **_SHARED}
+NEW_OPTIMIZERS: Dict[str, type] = {
+    'sgd': _new.SGD, 'adam': _new.Adam, 'rmsprop': _new.RMSprop,
+    'adagrad': _new.Adagrad, **_SHARED}
+
+LEARNING_RATES: Dict[str, type] = {
+    'constant': lr_schedule.ConstantLearningRate,
+    'stepwise': lr_schedule.PiecewiseConstantDecayWithOffset,
+    'polynomial': lr_schedule.PolynomialDecayWithOffset,
+    'exponential': lr_schedule.ExponentialDecayWithOffset,
+    'cosine': lr_schedule.CosineDecayWithOffset,
+    'power': lr_schedule.DirectPowerDecay,
+    'power_linear': lr_schedule.PowerAndLinearDecay,
+    'power_with_offset': lr_schedule.PowerDecayWithOffset,
+    'step_cosine_with_offset': lr_schedule.StepCosineDecayWithOffset,
+}
+
+WARMUPS: Dict[str, type] = {
+    'linear': lr_schedule.LinearWarmup,
+    'polynomial': lr_schedule.PolynomialWarmUp,
+}
+
+
+def _register(kind: str, oneof_cls, tables, name: str, config_cls, impl):
+  def add(impl_cls):
+    if not isinstance(name, str) or not name.isidentifier():
+      raise ConfigError((), f'{kind} name must be an identifier, got {name!r}')
+    if name in oneof_cls.field_types():
+      raise ConfigError((), f'{kind} type {name!r} is already registered; '
+                        f'taken: {", ".join(oneof_cls.options())}')
+    if hasattr(oneof_cls, name):
+      raise ConfigError((), f'{kind} name {name!r} is reserved: it is an '
+                        f'attribute of {oneof_cls.__name__}')
+    if not (isinstance(config_cls, type) and issubclass(config_cls, Config)):
+      raise ConfigError((), f'{kind} {name!r}: config class must subclass '
+                        f'official_like Config, got {config_cls!r}')
+    oneof_cls.register_option(name, config_cls)
+    for table in tables:
+      table[name] = impl_cls
+    return impl_cls
+  return add if impl is None else add(impl)
+
+
+def register_optimizer(name: str, config_cls: type,
+                       optimizer_cls: Optional[type] = None) -> Callable:
+  """Makes `optimizer.type: name` build `optimizer_cls(**config, learning_rate=lr)`."""
+  return _register('optimizer', cfg.OptimizerConfig,
+                   (LEGACY_OPTIMIZERS, NEW_OPTIMIZERS), name, config_cls, optimizer_cls)
+
+
+def register_learning_rate(name: str, config_cls: type,
+                           schedule_cls: Optional[type] = None) -> Callable:
+  """Makes `learning_rate.type: name` build `schedule_cls(**config)`."""
+  return _register('learning_rate', cfg.LrConfig, (LEARNING_RATES,), name,
+                   config_cls, schedule_cls)
+
+
+def register_warmup(name: str, config_cls: type,
+                    warmup_cls: Optional[type] = None) -> Callable:
+  """Makes `warmup.type: name` build `warmup_cls(schedule, **config)`."""
+  return _register('warmup', cfg.WarmupConfig, (WARMUPS,), name, config_cls,
+                   warmup_cls)
