@@ -5,23 +5,27 @@ without; `validate()` names them when the schedule is selected, so a missing
 `decay_steps` is reported by the config, not by TensorFlow mid-graph.
 """
 import dataclasses
-from typing import List, Optional
+from typing import ClassVar, List, Optional, Tuple
 
 from official_like.modeling.hyperparams import Config
 from official_like.modeling.hyperparams import ConfigError
 
 
-def _require(config: Config, *keys: str) -> None:
-  for key in keys:
-    if getattr(config, key) is None:
-      raise ConfigError((key,), f"is required by the '{config.name}' schedule")
+@dataclasses.dataclass
+class _ScheduleConfig(Config):
+  """Checks the fields a schedule cannot do without, declared per class."""
+  required: ClassVar[Tuple[str, ...]] = ()
+  positive: ClassVar[Tuple[str, ...]] = ()
 
-
-def _positive(config: Config, *keys: str) -> None:
-  for key in keys:
-    value = getattr(config, key)
-    if value is not None and value <= 0:
-      raise ConfigError((key,), f'must be > 0, got {value}')
+  def validate(self):
+    super().validate()
+    for key in self.required:
+      if getattr(self, key) is None:
+        raise ConfigError((key,), f"is required by the '{self.name}' schedule")
+    for key in self.positive:
+      value = getattr(self, key)
+      if value is not None and value <= 0:
+        raise ConfigError((key,), f'must be > 0, got {value}')
 
 
 def _increasing(config: Config) -> None:
@@ -39,8 +43,9 @@ class ConstantLrConfig(Config):
 
 
 @dataclasses.dataclass
-class StepwiseLrConfig(Config):
+class StepwiseLrConfig(_ScheduleConfig):
   """Piecewise constant: `values[i]` until `boundaries[i]` (len(values) = len(boundaries) + 1)."""
+  required = ('boundaries', 'values')
   name: str = 'PiecewiseConstantDecay'
   boundaries: Optional[List[int]] = None
   values: Optional[List[float]] = None
@@ -48,7 +53,6 @@ class StepwiseLrConfig(Config):
 
   def validate(self):
     super().validate()
-    _require(self, 'boundaries', 'values')
     if len(self.values) != len(self.boundaries) + 1:
       raise ConfigError(('values',), 'must have one more entry than boundaries; '
                         f'got {len(self.values)} values for '
@@ -57,7 +61,9 @@ class StepwiseLrConfig(Config):
 
 
 @dataclasses.dataclass
-class ExponentialLrConfig(Config):
+class ExponentialLrConfig(_ScheduleConfig):
+  required = ('initial_learning_rate', 'decay_steps', 'decay_rate')
+  positive = ('decay_steps',)
   name: str = 'ExponentialDecay'
   initial_learning_rate: Optional[float] = None
   decay_steps: Optional[int] = None
@@ -65,14 +71,11 @@ class ExponentialLrConfig(Config):
   staircase: Optional[bool] = None
   offset: int = 0
 
-  def validate(self):
-    super().validate()
-    _require(self, 'initial_learning_rate', 'decay_steps', 'decay_rate')
-    _positive(self, 'decay_steps')
-
 
 @dataclasses.dataclass
-class PolynomialLrConfig(Config):
+class PolynomialLrConfig(_ScheduleConfig):
+  required = ('initial_learning_rate', 'decay_steps')
+  positive = ('decay_steps',)
   name: str = 'PolynomialDecay'
   initial_learning_rate: Optional[float] = None
   decay_steps: Optional[int] = None
@@ -81,39 +84,30 @@ class PolynomialLrConfig(Config):
   cycle: bool = False
   offset: int = 0
 
-  def validate(self):
-    super().validate()
-    _require(self, 'initial_learning_rate', 'decay_steps')
-    _positive(self, 'decay_steps')
-
 
 @dataclasses.dataclass
-class CosineLrConfig(Config):
+class CosineLrConfig(_ScheduleConfig):
+  required = ('initial_learning_rate', 'decay_steps')
+  positive = ('decay_steps',)
   name: str = 'CosineDecay'
   initial_learning_rate: Optional[float] = None
   decay_steps: Optional[int] = None
   alpha: float = 0.0
   offset: int = 0
 
-  def validate(self):
-    super().validate()
-    _require(self, 'initial_learning_rate', 'decay_steps')
-    _positive(self, 'decay_steps')
-
 
 @dataclasses.dataclass
-class DirectPowerLrConfig(Config):
+class DirectPowerLrConfig(_ScheduleConfig):
+  required = ('initial_learning_rate',)
   name: str = 'DirectPowerDecay'
   initial_learning_rate: Optional[float] = None
   power: float = -0.5
 
-  def validate(self):
-    super().validate()
-    _require(self, 'initial_learning_rate')
-
 
 @dataclasses.dataclass
-class PowerAndLinearDecayLrConfig(Config):
+class PowerAndLinearDecayLrConfig(_ScheduleConfig):
+  required = ('initial_learning_rate', 'total_decay_steps')
+  positive = ('total_decay_steps',)
   name: str = 'PowerAndLinearDecay'
   initial_learning_rate: Optional[float] = None
   total_decay_steps: Optional[int] = None
@@ -123,29 +117,25 @@ class PowerAndLinearDecayLrConfig(Config):
 
   def validate(self):
     super().validate()
-    _require(self, 'initial_learning_rate', 'total_decay_steps')
-    _positive(self, 'total_decay_steps')
     if not 0.0 <= self.linear_decay_fraction <= 1.0:
       raise ConfigError(('linear_decay_fraction',),
                         f'must be in [0, 1], got {self.linear_decay_fraction}')
 
 
 @dataclasses.dataclass
-class PowerDecayWithOffsetLrConfig(Config):
+class PowerDecayWithOffsetLrConfig(_ScheduleConfig):
+  required = ('initial_learning_rate',)
   name: str = 'PowerDecayWithOffset'
   initial_learning_rate: Optional[float] = None
   power: float = -0.5
   offset: int = 0
   pre_offset_learning_rate: float = 1.0e6
 
-  def validate(self):
-    super().validate()
-    _require(self, 'initial_learning_rate')
-
 
 @dataclasses.dataclass
-class StepCosineLrConfig(Config):
+class StepCosineLrConfig(_ScheduleConfig):
   """Cosine segments: from `values[i]` at `boundaries[i]` towards `values[i + 1]`."""
+  required = ('boundaries', 'values')
   name: str = 'StepCosineDecayWithOffset'
   boundaries: Optional[List[int]] = None
   values: Optional[List[float]] = None
@@ -153,7 +143,6 @@ class StepCosineLrConfig(Config):
 
   def validate(self):
     super().validate()
-    _require(self, 'boundaries', 'values')
     if not self.values or len(self.values) != len(self.boundaries):
       raise ConfigError(('values',), 'must be non-empty and have as many entries '
                         f'as boundaries; got {len(self.values)} values for '
@@ -162,12 +151,12 @@ class StepCosineLrConfig(Config):
 
 
 @dataclasses.dataclass
-class _WarmupConfig(Config):
+class _WarmupConfig(_ScheduleConfig):
   """Shared rule: a warmup needs a non-negative number of steps."""
+  required = ('warmup_steps',)
 
   def validate(self):
     super().validate()
-    _require(self, 'warmup_steps')
     if self.warmup_steps < 0:
       raise ConfigError(('warmup_steps',), f'must be >= 0, got {self.warmup_steps}')
 

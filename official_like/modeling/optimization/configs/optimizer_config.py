@@ -108,6 +108,7 @@ class _AdamMoments(BaseOptimizerConfig):
 
 @dataclasses.dataclass
 class AdamConfig(_AdamMoments):
+  """Adam; its experimental and weight-decay variants extend it (same field order as TFM)."""
   name: str = 'Adam'
   beta_1: float = 0.9
   beta_2: float = 0.999
@@ -116,22 +117,13 @@ class AdamConfig(_AdamMoments):
 
 
 @dataclasses.dataclass
-class AdamExperimentalConfig(_AdamMoments):
-  name: str = 'Adam'
-  beta_1: float = 0.9
-  beta_2: float = 0.999
-  epsilon: float = 1e-07
-  amsgrad: bool = False
+class AdamExperimentalConfig(AdamConfig):
   jit_compile: bool = False
 
 
 @dataclasses.dataclass
-class AdamWeightDecayConfig(_AdamMoments):
+class AdamWeightDecayConfig(AdamConfig):
   name: str = 'AdamWeightDecay'
-  beta_1: float = 0.9
-  beta_2: float = 0.999
-  epsilon: float = 1e-07
-  amsgrad: bool = False
   weight_decay_rate: float = 0.0
   include_in_weight_decay: Optional[List[str]] = None
   exclude_from_weight_decay: Optional[List[str]] = None
@@ -144,13 +136,9 @@ class AdamWeightDecayConfig(_AdamMoments):
 
 
 @dataclasses.dataclass
-class AdamWeightDecayExperimentalConfig(_AdamMoments):
+class AdamWeightDecayExperimentalConfig(AdamConfig):
   global_clipnorm: Optional[float] = 1.0
   name: str = 'AdamWeightDecayExperimental'
-  beta_1: float = 0.9
-  beta_2: float = 0.999
-  epsilon: float = 1e-07
-  amsgrad: bool = False
   weight_decay: float = 0.0
   jit_compile: bool = False
 
