@@ -2,15 +2,18 @@
 
 Class names and keyword arguments are those of
 `official.modeling.optimization.lr_schedule`, so configs written for TFM build
-the same schedules here, and every value matches TFM's float32 result: each
-formula keeps TFM's (and Keras') operation order, because float32 rounding
-depends on it.
+the same schedules here. Each formula keeps TFM's (and Keras') operation
+order, because float32 rounding depends on it: called with the same step, a
+schedule returns TFM's float32 value bit for bit. (Inside a `tf.function`,
+Grappler may rewrite either graph, e.g. `x / c` into `x * (1 / c)`, which can
+move a value by an ulp.)
 
 Every schedule is a pure function of the step: nothing is computed or cached
 at construction, so a schedule built eagerly can be called inside any
-`tf.function` or replica context, and `lr(steps)` also accepts a tensor of
-steps (branches are selected with `tf.where`, never `tf.cond`/`tf.case`).
-Results are always float32, even when hyperparameters arrive as Python ints.
+`tf.function` or replica context. `lr(steps)` also accepts a tensor of steps,
+as branches are picked with `tf.where`, never `tf.cond`/`tf.case` (TF's SIMD
+kernels may then differ from one-step calls by an ulp). Results are always
+float32, even when hyperparameters arrive as Python ints.
 
 Each class is a dataclass whose fields are its constructor arguments; that
 single list drives `__init__`, `get_config` and `from_config`, and all classes
@@ -106,9 +109,9 @@ class PiecewiseConstantDecayWithOffset(_ShiftedSchedule):
           f"values={self.values}.")
 
   def _decay(self, step):
-    passed = tf.expand_dims(step, -1) > tf.constant(self.boundaries, tf.float32)
+    passed = tf.expand_dims(step, -1) > _f32(self.boundaries)
     index = tf.reduce_sum(tf.cast(passed, tf.int32), axis=-1)
-    return tf.gather(tf.constant(self.values, tf.float32), index)
+    return tf.gather(_f32(self.values), index)
 
 
 @_schedule
@@ -117,6 +120,9 @@ class PolynomialDecayWithOffset(_ShiftedSchedule):
 
   With `cycle`, the decay restarts at every multiple of `decay_steps`; before
   the offset it then yields -inf or NaN, as TFM does (warmup usually hides it).
+  Exactly at a multiple, eager mode gives `end_learning_rate`, but in a graph
+  Grappler turns `step / decay_steps` into `step * (1 / decay_steps)`, `ceil`
+  can overshoot, and the rate jumps up a step early -- in TFM and Keras alike.
   """
 
   initial_learning_rate: float
@@ -274,16 +280,16 @@ class StepCosineDecayWithOffset(_ShiftedSchedule):
           f"values, got boundaries={self.boundaries}, values={self.values}.")
 
   def _decay(self, step):
-    b, highs = list(self.boundaries), list(self.values)
+    bounds, highs = list(self.boundaries), list(self.values)
     lows = highs[1:] + [0.0]
-    level = tf.reduce_sum(
-        tf.cast(tf.expand_dims(step, -1) >= _f32(b[1:]), tf.int32), axis=-1)
+    level = tf.reduce_sum(tf.cast(
+        tf.expand_dims(step, -1) >= _f32(bounds[1:]), tf.int32), axis=-1)
 
     def per_level(numbers):
       return tf.gather(tf.constant(numbers, tf.float32), level)
 
-    start = per_level([0] + b[1:])
-    length = per_level([end - begin for begin, end in zip(b, b[1:])] + [0])
+    start = per_level([0] + bounds[1:])
+    length = per_level([b - a for a, b in zip(bounds, bounds[1:])] + [0])
     drop = per_level([hi - lo for hi, lo in zip(highs, lows)])
     phase = tf.constant(math.pi, tf.float32) * (step - start) / length
     return drop * (tf.cos(phase) + 1.0) / 2.0 + per_level(lows)
@@ -321,6 +327,9 @@ class _Warmup(_Schedule):
       config["after_warmup_lr_sched"] = _keras_schedules.deserialize(
           config["after_warmup_lr_sched"])
     return cls(**config)
+
+  def _ramp(self, step, warmup_steps, end):
+    raise NotImplementedError
 
 
 @_schedule
