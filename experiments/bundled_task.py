@@ -16,7 +16,12 @@ from experiments import datasets
 
 @dataclasses.dataclass
 class BundledDataConfig(cfg.DataConfig):
-  """DataConfig plus which split of the bundled dataset to read from memory."""
+  """DataConfig plus which split of the bundled dataset to read from memory.
+
+  `validate` also rejects a zero batch size and an `input_path` glob that
+  matches no file, which would otherwise fail only once training starts,
+  with a traceback and after model_dir has been written to.
+  """
   split: str = 'train'
 
   def validate(self):
@@ -24,6 +29,22 @@ class BundledDataConfig(cfg.DataConfig):
     if self.split not in datasets.SPLITS:
       raise ConfigError(('split',), f"must be one of {', '.join(datasets.SPLITS)}, "
                         f'got {self.split!r}')
+    if self.global_batch_size <= 0:
+      raise ConfigError(('global_batch_size',),
+                        f'must be > 0, got {self.global_batch_size}')
+    if self.input_path:
+      try:
+        input_reader.match_files(self.input_path)
+      except ValueError as e:
+        raise ConfigError(('input_path',), str(e)) from None
+
+
+@dataclasses.dataclass
+class BundledTaskConfig(cfg.TaskConfig):
+  """A TaskConfig whose train/validation data are bundled-dataset settings."""
+  train_data: BundledDataConfig = dataclasses.field(default_factory=BundledDataConfig)
+  validation_data: BundledDataConfig = dataclasses.field(
+      default_factory=BundledDataConfig)
 
 
 class BundledDataTask(base_task.Task):

@@ -25,12 +25,8 @@ class RegressorConfig(Config):
 
 
 @dataclasses.dataclass
-class DiabetesTaskConfig(cfg.TaskConfig):
+class DiabetesTaskConfig(bundled_task.BundledTaskConfig):
   model: RegressorConfig = dataclasses.field(default_factory=RegressorConfig)
-  train_data: bundled_task.BundledDataConfig = dataclasses.field(
-      default_factory=bundled_task.BundledDataConfig)
-  validation_data: bundled_task.BundledDataConfig = dataclasses.field(
-      default_factory=bundled_task.BundledDataConfig)
 
 
 @task_factory.register_task_cls(DiabetesTaskConfig)

@@ -44,12 +44,8 @@ class DigitsModelConfig(OneOfConfig):
 
 
 @dataclasses.dataclass
-class DigitsTaskConfig(cfg.TaskConfig):
+class DigitsTaskConfig(bundled_task.BundledTaskConfig):
   model: DigitsModelConfig = dataclasses.field(default_factory=DigitsModelConfig)
-  train_data: bundled_task.BundledDataConfig = dataclasses.field(
-      default_factory=bundled_task.BundledDataConfig)
-  validation_data: bundled_task.BundledDataConfig = dataclasses.field(
-      default_factory=bundled_task.BundledDataConfig)
   l2_weight_decay: float = 0.0
 
 

@@ -246,6 +246,9 @@ class TestOverride:
         'a': 1, 'b': 2.5, 'c': 1e-3, 'd': True, 'e': None, 'f': 's',
         'g': [1, 'x'], 'h': {'k': 1}, 'i': 'word'}
     assert parse_override('') == {} and parse_override('{"a": {"b": 1}}') == {'a': {'b': 1}}
+    # YAML 1.1 would read these as booleans; a strategy named 'off' must stay a string.
+    assert parse_override('a=off,b=on,c=yes,d=no,e=False') == {
+        'a': 'off', 'b': 'on', 'c': 'yes', 'd': 'no', 'e': False}
 
 
 class TestRoundTripReplaceLock:

@@ -51,6 +51,7 @@ class BestCheckpointExporter:
   def __init__(self, checkpoint: tf.train.Checkpoint, global_step: tf.Variable,
                export_dir: str, metric_name: str, higher_is_better: bool):
     self._metric_name = metric_name
+    self._global_step = global_step
     self._manager = tf.train.CheckpointManager(
         checkpoint, export_dir, max_to_keep=1, checkpoint_name='best_ckpt',
         step_counter=global_step)
@@ -58,7 +59,7 @@ class BestCheckpointExporter:
         self._metric_value, higher_is_better=higher_is_better,
         filename=os.path.join(export_dir, 'info.json'))
     self._action = orbit.actions.ConditionalAction(
-        condition, lambda _: self._manager.save())
+        condition, lambda _: self._manager.save(checkpoint_number=self._global_step))
 
   def _metric_value(self, output):
     if self._metric_name not in output:

@@ -18,6 +18,7 @@ _OVERRIDE_START = re.compile(r'^\s*[A-Za-z_][A-Za-z0-9_.]*\s*=')
 _INT = re.compile(r'^[-+]?\d+$')
 _FLOAT = re.compile(r'^[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$')
 _OPEN, _CLOSE = '[{(', ']})'
+_YAML11_BOOL_WORDS = ('yes', 'no', 'on', 'off', 'y', 'n')
 _YAML_SUFFIXES = ('.yaml', '.yml', '.json')
 
 
@@ -76,12 +77,14 @@ def parse_key_values(text: str, source: str = 'params_override') -> Dict[str, An
 
 
 def _scalar(raw: str, source: str, key: str) -> Any:
+  """One override value; only true/false are booleans (YAML 1.2), so `off` stays a string."""
   if _INT.match(raw):
     return int(raw)
   if _FLOAT.match(raw):
     return float(raw)
-  value = _safe_load(raw, f'{source} value of {key!r}') if raw else None
-  return value
+  if raw.lower() in _YAML11_BOOL_WORDS:
+    return raw
+  return _safe_load(raw, f'{source} value of {key!r}') if raw else None
 
 
 def _split_top_level(text: str, source: str) -> List[str]:
