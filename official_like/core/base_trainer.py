@@ -16,7 +16,12 @@ from official_like.core import config_definitions as cfg
 
 
 def learning_rate_at(optimizer, step) -> tf.Tensor:
-  """The schedule's value at `step`, for legacy and new Keras optimizers alike."""
+  """The schedule's value at `step`, for legacy and new Keras optimizers alike.
+
+  A LossScaleOptimizer is looked through: around a new Keras optimizer its
+  `learning_rate` is the rate of the last update, not the schedule.
+  """
+  optimizer = getattr(optimizer, 'inner_optimizer', optimizer)
   lr = getattr(optimizer, '_learning_rate', None)
   if not isinstance(lr, tf_keras.optimizers.schedules.LearningRateSchedule):
     lr = optimizer.learning_rate

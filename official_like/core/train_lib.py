@@ -109,6 +109,10 @@ def run_experiment(
   checkpoint: global step, weights, optimizer slots and the schedule's
   position all continue. Gin can bind `run_post_eval` (evaluate after a
   `train` run) and `save_summary`.
+
+  A train loop ends at the next multiple of `steps_per_loop`, so an
+  evaluation or restart at another step does not shift later loops off the
+  multiples of `summary_interval` (whose summaries would then be skipped).
   """
   check_mode(mode)
   params.validate()
@@ -135,7 +139,7 @@ def run_experiment(
       trainer=trainer if is_training else None,
       evaluator=trainer if is_evaluating else None,
       global_step=trainer.global_step,
-      steps_per_loop=t.steps_per_loop,
+      steps_per_loop=lambda step: t.steps_per_loop - step % t.steps_per_loop,
       checkpoint_manager=checkpoint_manager,
       summary_interval=t.summary_interval if is_training else None,
       summary_dir=summary_dir,
