@@ -7,6 +7,8 @@ first because pytest imports conftest before collecting test modules.
 """
 import os
 
+import pytest
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -15,3 +17,15 @@ import tensorflow as tf  # noqa: E402
 _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+
+
+@pytest.fixture(scope='session')
+def two_cpu_strategy():
+  """The one MirroredStrategy over both logical CPUs that every test shares.
+
+  Each new MirroredStrategy numbers its collective ops from the same keys,
+  and TensorFlow caches a collective's shapes per key for the life of the
+  process; a second strategy whose tensors differ in shape then aborts every
+  later collective. Users run one strategy per process; tests share one.
+  """
+  return tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])

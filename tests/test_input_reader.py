@@ -106,8 +106,8 @@ def test_training_is_deterministic_given_a_seed(shards):
 
 
 @pytest.mark.parametrize('source', ['arrays', 'files'])
-def test_mirrored_strategy_gets_per_replica_batches(shards, source):
-  strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+def test_mirrored_strategy_gets_per_replica_batches(shards, source, two_cpu_strategy):
+  strategy = two_cpu_strategy
   contexts = []
 
   def dataset_fn(ctx):

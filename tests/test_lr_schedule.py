@@ -309,7 +309,7 @@ def test_warmup_accepts_float_constant_or_schedule():
 
 
 @pytest.mark.parametrize("grappler", [False, True])
-def test_eager_function_and_mirrored_strategy_agree(grappler):
+def test_eager_function_and_mirrored_strategy_agree(grappler, two_cpu_strategy):
   """Grappler off: graphs compute exactly what eager mode does. On (the
   default) its rewrites may move an intermediate by an ulp."""
   assert len(REPRESENTATIVES) == 3 * len(KINDS)
@@ -323,8 +323,7 @@ def test_eager_function_and_mirrored_strategy_agree(grappler):
   agree = functools.partial(np.testing.assert_allclose,
                             **(ULP_NOISE if grappler else dict(rtol=0)))
   all_lrs = lambda step: tf.stack([s(step) for s in schedules])
-  strategy = tf.distribute.MirroredStrategy(
-      [d.name for d in tf.config.list_logical_devices("CPU")[:2]])
+  strategy = two_cpu_strategy
 
   @tf.function(input_signature=[tf.TensorSpec([], tf.int64)])
   def replicated(step):

@@ -208,9 +208,9 @@ def _train_mirrored(strategy, make_optimizer, wrap_model=None):
   return optimizer, variables
 
 
-@pytest.fixture(scope='module')
-def strategy():
-  return tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+@pytest.fixture
+def strategy(two_cpu_strategy):
+  return two_cpu_strategy
 
 
 @pytest.mark.parametrize('kind', ['adamw', 'lamb', 'lars'])

@@ -280,12 +280,12 @@ def _one_update(strategy, initial, optimizer_fn):
     lambda: LossScaleOptimizer(tf_keras.optimizers.legacy.SGD(0.5),
                                dynamic=False, initial_scale=1024.0),
 ], ids=['sgd', 'loss_scaled_sgd'])
-def test_train_step_update_same_on_one_and_two_replicas(optimizer_fn):
+def test_train_step_update_same_on_one_and_two_replicas(optimizer_fn, two_cpu_strategy):
   task = diabetes.DiabetesRegressionTask(
       exp_factory.get_exp_config('diabetes_regression').task)
   initial = [w.copy() for w in task.build_model().get_weights()]
   one = _one_update(tf.distribute.OneDeviceStrategy('/cpu:0'), initial, optimizer_fn)
-  mirrored = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+  mirrored = two_cpu_strategy
   assert mirrored.num_replicas_in_sync == 2
   two = _one_update(mirrored, initial, optimizer_fn)
   moved = 0

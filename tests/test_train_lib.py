@@ -27,15 +27,20 @@ STEPS = 80
 
 
 def read_events(directory):
-  """[(first wall time, {tag: {step: value}})] per event file, oldest first."""
+  """[(first logged step, {tag: {step: value}})] per event file, earliest first.
+
+  Files are ordered by the steps they hold, not by name or wall time: two runs
+  in one process within a second get event files whose names and creation
+  times do not order them reliably.
+  """
   files = []
   for path in glob.glob(os.path.join(directory, 'events.out.tfevents.*')):
-    tags, first = {}, None
+    tags = {}
     for event in tf.compat.v1.train.summary_iterator(path):
-      first = event.wall_time if first is None else first
       for value in event.summary.value:
         tags.setdefault(value.tag, {})[event.step] = float(
             tf.make_ndarray(value.tensor))
+    first = min((s for values in tags.values() for s in values), default=-1)
     files.append((first, tags))
   return sorted(files, key=lambda f: f[0])
 
