@@ -78,31 +78,40 @@ def save_operative_gin(model_dir: str) -> None:
     f.write(gin.operative_config_str())
 
 
+def prepare():
+  """Checks every flag and value, then builds the strategy: (params, strategy).
+
+  Strategy errors (an unreachable TPU, too many GPUs) and batch sizes that do
+  not split over the replicas are reported like config errors, before any
+  file is written.
+  """
+  if not FLAGS.model_dir:
+    raise ConfigError(('--model_dir',), 'is required: the directory for '
+                      'checkpoints, summaries and params.yaml')
+  parse_gin()
+  params = build_params()
+  # TensorFlow is only touched from here on.
+  from official_like.common import distribute_utils  # pylint: disable=g-import-not-at-top
+  runtime = params.runtime
+  distribute_utils.configure_cluster(runtime.worker_hosts, runtime.task_index)
+  strategy = distribute_utils.get_distribution_strategy(
+      distribution_strategy=runtime.distribution_strategy,
+      num_gpus=runtime.num_gpus, all_reduce_alg=runtime.all_reduce_alg,
+      num_packs=runtime.num_packs, tpu_address=runtime.tpu)
+  train_lib.check_batch_sizes(params, strategy.num_replicas_in_sync,
+                              'train' in FLAGS.mode, 'eval' in FLAGS.mode)
+  return params, strategy
+
+
 def main(argv) -> None:
   del argv
   try:
-    if not FLAGS.model_dir:
-      raise ConfigError(('--model_dir',), 'is required: the directory for '
-                        'checkpoints, summaries and params.yaml')
-    parse_gin()
-    params = build_params()
-  except ConfigError as e:
+    params, strategy = prepare()
+  except (ValueError, RuntimeError) as e:  # ConfigError is a ValueError.
     print(f'trainer_main.py: error: {e}', file=sys.stderr)
     sys.exit(2)
-
-  # TensorFlow is only touched from here on.
   from official_like.common import distribute_utils  # pylint: disable=g-import-not-at-top
   from official_like.core import task_factory  # pylint: disable=g-import-not-at-top
-  runtime = params.runtime
-  try:
-    distribute_utils.configure_cluster(runtime.worker_hosts, runtime.task_index)
-    strategy = distribute_utils.get_distribution_strategy(
-        distribution_strategy=runtime.distribution_strategy,
-        num_gpus=runtime.num_gpus, all_reduce_alg=runtime.all_reduce_alg,
-        num_packs=runtime.num_packs, tpu_address=runtime.tpu)
-  except (ValueError, RuntimeError) as e:
-    print(f'trainer_main.py: error: {e}', file=sys.stderr)
-    sys.exit(2)
   with strategy.scope():
     task = task_factory.get_task(params.task, logging_dir=FLAGS.model_dir)
   _, eval_logs = train_lib.run_experiment(

@@ -61,7 +61,7 @@ class DiabetesRegressionTask(bundled_task.BundledDataTask):
 @exp_factory.register_config_factory('diabetes_regression')
 def diabetes_regression() -> cfg.ExperimentConfig:
   """A one-hidden-layer regressor trained with Adam and exponential decay."""
-  train_data, validation_data = bundled_task.data_configs(32, 89)
+  train_data, validation_data = bundled_task.data_configs(32, 96)
   return cfg.ExperimentConfig(
       task=DiabetesTaskConfig(train_data=train_data, validation_data=validation_data),
       trainer=cfg.TrainerConfig(

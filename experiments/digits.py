@@ -109,7 +109,7 @@ class DigitsClassificationTask(bundled_task.BundledDataTask):
 
 def _digits_experiment(model_type: str, learning_rate: float) -> cfg.ExperimentConfig:
   train_steps = 600
-  train_data, validation_data = bundled_task.data_configs(64, 90)
+  train_data, validation_data = bundled_task.data_configs(64, 120)
   return cfg.ExperimentConfig(
       task=DigitsTaskConfig(model=DigitsModelConfig(type=model_type),
                             train_data=train_data, validation_data=validation_data),

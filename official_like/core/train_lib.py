@@ -54,6 +54,18 @@ def save_params(params: cfg.ExperimentConfig, model_dir: str) -> str:
   return path
 
 
+def check_batch_sizes(params: cfg.ExperimentConfig, replicas: int,
+                      is_training: bool, is_evaluating: bool) -> None:
+  """Global batches must split evenly over the replicas of the strategy."""
+  used = [('train_data', is_training), ('validation_data', is_evaluating)]
+  for key, in_use in used:
+    size = getattr(params.task, key).global_batch_size
+    if in_use and size % replicas:
+      raise ConfigError(('task', key, 'global_batch_size'), f'{size} does not '
+                        f'split evenly over the {replicas} replicas in sync; use '
+                        f'a multiple of {replicas}')
+
+
 def set_mixed_precision_policy(runtime: cfg.RuntimeConfig) -> None:
   dtype = runtime.mixed_precision_dtype
   policy = f'mixed_{dtype}' if dtype in ('float16', 'bfloat16') else 'float32'
@@ -118,6 +130,8 @@ def run_experiment(
   params.validate()
   is_training = 'train' in mode
   is_evaluating = 'eval' in mode or run_post_eval
+  check_batch_sizes(params, distribution_strategy.num_replicas_in_sync,
+                    is_training, is_evaluating)
   chief = distribute_utils.is_chief(distribution_strategy)
   write_dir = distribute_utils.write_dir(model_dir, distribution_strategy)
   if chief:
@@ -127,10 +141,20 @@ def run_experiment(
     trainer = trainer or create_trainer(params, task, is_training, is_evaluating)
 
   t = params.trainer
+  init_fn, last_step = trainer.initialize, None
+  if not chief:
+    # Restoring is a collective: a non-chief resumes from the chief's latest
+    # checkpoint, so every worker starts at the same step with the same state.
+    distribute_utils.remove_worker_dir(model_dir, distribution_strategy)
+    latest = tf.train.latest_checkpoint(model_dir)
+    if latest:
+      init_fn = lambda: trainer.checkpoint.restore(latest)
+      last_step = int(tf.train.load_checkpoint(latest).get_tensor(
+          'global_step/.ATTRIBUTES/VARIABLE_VALUE'))
   checkpoint_manager = tf.train.CheckpointManager(
       trainer.checkpoint, directory=write_dir, max_to_keep=t.max_to_keep,
       step_counter=trainer.global_step, checkpoint_interval=t.checkpoint_interval,
-      init_fn=trainer.initialize)
+      init_fn=init_fn, last_checkpoint_step=last_step)
   summary_dir = os.path.join(write_dir, 'train') if save_summary else None
   eval_dir = (os.path.join(write_dir, t.validation_summary_subdir)
               if save_summary else None)
