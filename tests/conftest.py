@@ -42,3 +42,17 @@ def _collect_finished_pipelines():
   """
   yield
   gc.collect()
+
+
+@pytest.fixture(name='trainers')
+def fixture_trainers(monkeypatch):
+  """Every Trainer that run_experiment builds, through the real create_trainer."""
+  from official_like.core import train_lib  # pylint: disable=g-import-not-at-top
+  created = []
+  original = train_lib.create_trainer
+
+  def spy(*args, **kwargs):
+    created.append(original(*args, **kwargs))
+    return created[-1]
+  monkeypatch.setattr(train_lib, 'create_trainer', spy)
+  return created

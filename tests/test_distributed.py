@@ -46,6 +46,7 @@ from official_like.core import task_factory
 from official_like.core import train_lib
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams import params_parser
+from event_files import scalars
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _TRAINER = os.path.join(_REPO_ROOT, "trainer_main.py")
@@ -86,18 +87,6 @@ def _params(override=""):
   return params
 
 
-def _scalars(log_dir):
-  """{tag: {step: value}} from every event file in `log_dir`."""
-  out = {}
-  for path in sorted(glob.glob(os.path.join(log_dir, "events.out.tfevents.*"))):
-    for record in tf.data.TFRecordDataset(path):
-      event = tf.compat.v1.Event.FromString(record.numpy())
-      for value in event.summary.value:
-        out.setdefault(value.tag, {})[event.step] = float(
-            tf.make_ndarray(value.tensor))
-  return out
-
-
 def _loss_diff(a, b):
   """Max relative difference of two {step: loss} trajectories."""
   assert sorted(a) == sorted(b) == _LOGGED_STEPS
@@ -122,7 +111,7 @@ def _train(strategy, model_dir, params, seed=None, trainer_fn=None):
       distribution_strategy=strategy, task=task, mode="train", params=params,
       model_dir=str(model_dir), trainer=trainer)
   return (model, [v.numpy() for v in model.weights],
-          _scalars(os.path.join(model_dir, "train")))
+          scalars(os.path.join(model_dir, "train")))
 
 
 def _checkpoint_weights(params, path):
@@ -325,9 +314,9 @@ def test_multi_worker_mirrored_two_processes(tmp_path):
   params = _params(override)
   assert tf.train.latest_checkpoint(str(model_dir)) == str(model_dir / "ckpt-40")
   assert (model_dir / "params.yaml").is_file()
-  scalars = _scalars(str(model_dir / "train"))
-  assert sorted(scalars["training_loss"]) == _LOGGED_STEPS
-  assert scalars["learning_rate"] == pytest.approx(
+  logged = scalars(str(model_dir / "train"))
+  assert sorted(logged["training_loss"]) == _LOGGED_STEPS
+  assert logged["learning_rate"] == pytest.approx(
       _expected_learning_rates(params, _LOGGED_STEPS), rel=1e-6)
 
   # Only the chief wrote here: every event file carries the chief's pid and
@@ -348,16 +337,16 @@ def test_multi_worker_mirrored_two_processes(tmp_path):
   one = tf.distribute.OneDeviceStrategy("/cpu:0")
   _, ref_w, ref_s = _train(one, tmp_path / "reference", _params(override),
                            trainer_fn=_zipped_workers_trainer(params))
-  loss_diff = _loss_diff(scalars["training_loss"], ref_s["training_loss"])
+  loss_diff = _loss_diff(logged["training_loss"], ref_s["training_loss"])
   weight_diff = _weight_diff(weights, ref_w)
-  assert loss_diff <= _RTOL, (loss_diff, scalars["training_loss"],
+  assert loss_diff <= _RTOL, (loss_diff, logged["training_loss"],
                               ref_s["training_loss"])
   assert weight_diff <= _RTOL, weight_diff
 
   # The plain one-device run samples its batches differently (by-example
   # sharding across workers): only the loss level must agree.
   _, _, plain_s = _train(one, tmp_path / "one_device", _params(override))
-  final, plain = scalars["training_loss"][40], plain_s["training_loss"][40]
+  final, plain = logged["training_loss"][40], plain_s["training_loss"][40]
   assert abs(final - plain) / plain < 0.05, (final, plain)
 
 
@@ -470,11 +459,11 @@ def test_run_experiment_in_process(tmp_path, name):
   assert tf.train.latest_checkpoint(str(tmp_path)) == str(tmp_path / "ckpt-4")
   assert 0.0 <= eval_logs["accuracy"] <= 1.0
   assert np.isfinite(eval_logs["validation_loss"])
-  scalars = _scalars(str(tmp_path / "train"))
-  assert sorted(scalars["training_loss"]) == [2, 4]
-  assert scalars["learning_rate"] == pytest.approx(
+  logged = scalars(str(tmp_path / "train"))
+  assert sorted(logged["training_loss"]) == [2, 4]
+  assert logged["learning_rate"] == pytest.approx(
       _expected_learning_rates(params, [2, 4]), rel=1e-6)
-  assert all(np.isfinite(v) for v in scalars["training_loss"].values())
+  assert all(np.isfinite(v) for v in logged["training_loss"].values())
   assert all(np.isfinite(w).all() for w in model.get_weights())
 
 

@@ -4,14 +4,13 @@ Optimizer customisation (TFM's "Customizing Optimizer Inside Task"), mixed
 precision, warm start from `init_checkpoint` and the replica scaling of the
 loss are each checked on a real (small) run or a real train step.
 """
-import glob
-import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
 
+from event_files import scalars
 import experiments  # noqa: F401  (registers the experiments)
 from experiments import datasets
 from experiments import diabetes
@@ -28,17 +27,6 @@ from official_like.modeling.optimization import OptimizerFactory
 LossScaleOptimizer = tf_keras.mixed_precision.LossScaleOptimizer
 
 
-def scalars(directory):
-  """{tag: {step: value}} over all event files in `directory`."""
-  out = {}
-  for path in sorted(glob.glob(os.path.join(directory, 'events.out.tfevents.*'))):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        out.setdefault(value.tag, {})[event.step] = float(
-            tf.make_ndarray(value.tensor))
-  return out
-
-
 def digits_params(**trainer):
   params = exp_factory.get_exp_config('digits_mlp')
   params.override({'trainer': dict(
@@ -48,19 +36,6 @@ def digits_params(**trainer):
                              'warmup': {'linear': {'warmup_steps': 10}}}),
       **trainer)})
   return params
-
-
-@pytest.fixture(name='trainers')
-def fixture_trainers(monkeypatch):
-  """Every Trainer that run_experiment builds, through the real create_trainer."""
-  created = []
-  original = train_lib.create_trainer
-
-  def spy(*args, **kwargs):
-    created.append(original(*args, **kwargs))
-    return created[-1]
-  monkeypatch.setattr(train_lib, 'create_trainer', spy)
-  return created
 
 
 @pytest.fixture(name='float32_policy_after')

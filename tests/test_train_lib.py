@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from event_files import read_events, scalars
 import experiments  # noqa: F401  (registers the experiments)
 from official_like.core import base_trainer
 from official_like.core import exp_factory
@@ -24,34 +25,6 @@ from official_like.modeling.hyperparams import params_parser
 from official_like.modeling.optimization import OptimizerFactory
 
 STEPS = 80
-
-
-def read_events(directory):
-  """[(first logged step, {tag: {step: value}})] per event file, earliest first.
-
-  Files are ordered by the steps they hold, not by name or wall time: two runs
-  in one process within a second get event files whose names and creation
-  times do not order them reliably.
-  """
-  files = []
-  for path in glob.glob(os.path.join(directory, 'events.out.tfevents.*')):
-    tags = {}
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        tags.setdefault(value.tag, {})[event.step] = float(
-            tf.make_ndarray(value.tensor))
-    first = min((s for values in tags.values() for s in values), default=-1)
-    files.append((first, tags))
-  return sorted(files, key=lambda f: f[0])
-
-
-def scalars(directory):
-  """{tag: {step: value}} over all event files in `directory`."""
-  merged = {}
-  for _, tags in read_events(directory):
-    for tag, values in tags.items():
-      merged.setdefault(tag, {}).update(values)
-  return merged
 
 
 def schedule_of(params):
@@ -101,19 +74,6 @@ def deadline(seconds):
   finally:
     signal.alarm(0)
     signal.signal(signal.SIGALRM, previous)
-
-
-@pytest.fixture(name='trainers')
-def fixture_trainers(monkeypatch):
-  """Every Trainer that run_experiment builds, through the real create_trainer."""
-  created = []
-  original = train_lib.create_trainer
-
-  def spy(*args, **kwargs):
-    created.append(original(*args, **kwargs))
-    return created[-1]
-  monkeypatch.setattr(train_lib, 'create_trainer', spy)
-  return created
 
 
 @pytest.fixture(scope='module', name='digits_run')

@@ -21,6 +21,7 @@ import pytest
 import tensorflow as tf
 import yaml
 
+from event_files import read_file
 from official_like.modeling.optimization import OptimizationConfig
 from official_like.modeling.optimization import OptimizerFactory
 
@@ -82,21 +83,6 @@ def lr_schedule(model_dir):
   """The learning-rate schedule the run's params.yaml describes."""
   config = OptimizationConfig(read_params(model_dir)['trainer']['optimizer_config'])
   return OptimizerFactory(config).build_learning_rate()
-
-
-def scalars(events_file, tag):
-  """[(step, value)] of `tag` in one event file; stops at a torn last record."""
-  out = []
-  try:
-    for event in tf.compat.v1.train.summary_iterator(events_file):
-      for value in event.summary.value:
-        if value.tag == tag:
-          number = (value.simple_value if value.WhichOneof('value') == 'simple_value'
-                    else float(tf.make_ndarray(value.tensor)))
-          out.append((int(event.step), number))
-  except tf.errors.DataLossError:
-    pass
-  return out
 
 
 def assert_on_schedule(points, schedule):
@@ -365,7 +351,7 @@ def test_resume_after_sigkill_continues_step_and_schedule(tmp_path):
     while time.monotonic() < deadline and first.poll() is None:
       step = _latest_step(model_dir)
       events = glob.glob(os.path.join(model_dir, 'train', '*'))
-      if step and step >= 50 and events and scalars(events[0], 'learning_rate'):
+      if step and step >= 50 and events and read_file(events[0]).get('learning_rate'):
         break
       time.sleep(0.05)
     assert first.poll() is None, 'first run ended before it could be killed'
@@ -377,7 +363,7 @@ def test_resume_after_sigkill_continues_step_and_schedule(tmp_path):
       first.wait(timeout=30)
   killed_at = _latest_step(model_dir)
   assert 50 <= killed_at < 300
-  first_points = scalars(_events_of(model_dir, first.pid), 'learning_rate')
+  first_points = sorted(read_file(_events_of(model_dir, first.pid)).get('learning_rate', {}).items())
 
   second = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -397,7 +383,7 @@ def test_resume_after_sigkill_continues_step_and_schedule(tmp_path):
   assert params['task']['model']['mlp']['hidden_sizes'] == [1024, 1024]
   assert params['task']['train_data']['global_batch_size'] == 256
 
-  second_points = scalars(_events_of(model_dir, second.pid), 'learning_rate')
+  second_points = sorted(read_file(_events_of(model_dir, second.pid)).get('learning_rate', {}).items())
   first_logged = second_points[0][0]
   assert first_logged > killed_at
   assert [s for s, _ in second_points] == list(
