@@ -2,7 +2,6 @@
 import collections
 import types
 
-import numpy as np
 import pytest
 import tensorflow as tf
 

@@ -5,7 +5,7 @@ Orbit owns the loops (`steps_per_loop` steps inside one `tf.function`, a
 step is, what is reported at the end of a loop, and which objects are
 checkpointed.
 """
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import orbit
 import tensorflow as tf
