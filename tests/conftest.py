@@ -7,6 +7,7 @@ first because pytest imports conftest before collecting test modules.
 """
 import gc
 import os
+import sys
 
 import pytest
 
@@ -47,12 +48,21 @@ def _collect_finished_pipelines():
 @pytest.fixture(name='trainers')
 def fixture_trainers(monkeypatch):
   """Every Trainer that run_experiment builds, through the real create_trainer."""
-  from official_like.core import train_lib  # pylint: disable=g-import-not-at-top
+  from official_like.core import train_utils  # pylint: disable=g-import-not-at-top
   created = []
-  original = train_lib.create_trainer
+  original = train_utils.create_trainer
 
   def spy(*args, **kwargs):
     created.append(original(*args, **kwargs))
     return created[-1]
-  monkeypatch.setattr(train_lib, 'create_trainer', spy)
+  monkeypatch.setattr(train_utils, 'create_trainer', spy)
   return created
+
+
+def pytest_terminal_summary(terminalreporter):
+  """Prints the TFM conformance waivers whenever that suite ran."""
+  module = sys.modules.get('test_tfm_conformance')
+  if module is not None and module.COUNTS:
+    terminalreporter.section('TFM conformance')
+    for line in module.summary_lines():
+      terminalreporter.write_line(line)

@@ -162,7 +162,11 @@ def test_trainer_validation_messages(overrides, message):
     (dict(distribution_strategy='mirorred'),
      "runtime.distribution_strategy: unknown strategy 'mirorred'; did you mean "
      "'mirrored'? valid strategies: default, mirrored, multi_worker_mirrored, "
-     'off, one_device, parameter_server, tpu'),
+     'off, one_device, tpu (case-insensitive)'),
+    (dict(distribution_strategy='parameter_server'),
+     "runtime.distribution_strategy: 'parameter_server' is not supported: the "
+     'Orbit loop of official_like does not drive a ClusterCoordinator; use '
+     "'multi_worker_mirrored' for multi-worker training"),
     (dict(mixed_precision_dtype='float64'),
      'runtime.mixed_precision_dtype: must be one of float32, float16, bfloat16 '
      "or null, got 'float64'"),

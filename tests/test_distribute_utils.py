@@ -38,10 +38,12 @@ def _run_child(code, env_updates=None, timeout=60):
   return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _fake_strategy(task_type, task_id, cluster):
+def _fake_strategy(task_type, task_id, cluster, chief):
   resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
       tf.train.ClusterSpec(cluster), task_type=task_type, task_id=task_id)
-  return types.SimpleNamespace(cluster_resolver=resolver)
+  return types.SimpleNamespace(
+      cluster_resolver=resolver,
+      extended=types.SimpleNamespace(should_checkpoint=chief))
 
 
 @pytest.mark.parametrize("name", ["off", "default", "OFF", "Default"])
@@ -68,20 +70,21 @@ def test_unknown_name_lists_valid_names():
   with pytest.raises(ValueError) as err:
     du.get_distribution_strategy("bogus", num_gpus=-1)
   assert str(err.value) == (
-      f"Unknown distribution_strategy 'bogus'; valid values "
-      f"(case-insensitive): {_VALID}.")
+      "distribution_strategy: unknown strategy 'bogus'; valid strategies: "
+      "default, mirrored, multi_worker_mirrored, off, one_device, tpu "
+      "(case-insensitive)")
 
 
 def test_yaml_false_gets_quoting_hint():
   with pytest.raises(ValueError,
-                     match="quote it: distribution_strategy: 'off'"):
+                     match="quote it: 'off'"):
     du.get_distribution_strategy(False)
 
 
 @pytest.mark.parametrize("name", ["parameter_server", "Parameter_Server"])
 def test_parameter_server_rejected(name):
-  with pytest.raises(ValueError, match="not supported with the Orbit trainer "
-                     "of official_like.*'multi_worker_mirrored'"):
+  with pytest.raises(ValueError, match="'parameter_server' is not supported: the Orbit "
+                     "loop of official_like.*'multi_worker_mirrored'"):
     du.get_distribution_strategy(name)
 
 
@@ -218,7 +221,7 @@ def test_multi_worker_mirrored_single_worker_subprocess(tmp_path):
           "n": n, "mwms": isinstance(s, tf.distribute.MultiWorkerMirroredStrategy),
           "replicas": s.num_replicas_in_sync,
           "task": [s.cluster_resolver.task_type, s.cluster_resolver.task_id],
-          "chief": du.is_chief(s),
+          "chief": s.extended.should_checkpoint,
           "dir": du.write_dir({str(tmp_path)!r}, s),
           "total": float(total)}}))
       """, timeout=60)
@@ -228,30 +231,24 @@ def test_multi_worker_mirrored_single_worker_subprocess(tmp_path):
       "total": 2.0}
 
 
-def test_is_chief_and_write_dir(tmp_path):
+def test_write_dir_follows_should_checkpoint(tmp_path):
   model_dir = str(tmp_path)
   workers = {"worker": ["a:1", "b:1"]}
-  with_chief = {"chief": ["c:1"], "worker": ["a:1", "b:1"]}
-  assert du.is_chief(tf.distribute.get_strategy())
   assert du.write_dir(model_dir, tf.distribute.get_strategy()) == model_dir
-  assert du.is_chief(_fake_strategy("worker", 0, workers))
-  assert du.is_chief(_fake_strategy("chief", 0, with_chief))
-  assert not du.is_chief(_fake_strategy("worker", 0, with_chief))
-  assert not du.is_chief(_fake_strategy("evaluator", 0, workers))
-  worker1 = _fake_strategy("worker", 1, workers)
-  assert not du.is_chief(worker1)
+  assert du.write_dir(model_dir, _fake_strategy("worker", 0, workers, True)) == model_dir
+  worker1 = _fake_strategy("worker", 1, workers, False)
   assert du.write_dir(model_dir, worker1) == os.path.join(
       model_dir, ".worker_tmp", "worker_1")
 
 
 def test_remove_worker_dir(tmp_path):
   model_dir = str(tmp_path)
-  worker1 = _fake_strategy("worker", 1, {"worker": ["a:1", "b:1"]})
+  worker1 = _fake_strategy("worker", 1, {"worker": ["a:1", "b:1"]}, False)
   scratch = du.write_dir(model_dir, worker1)
   tf.io.gfile.makedirs(scratch)
   (tmp_path / "ckpt").write_text("chief")
   du.remove_worker_dir(model_dir, worker1)
   assert not os.path.exists(scratch)
-  chief = _fake_strategy("worker", 0, {"worker": ["a:1"]})
+  chief = _fake_strategy("worker", 0, {"worker": ["a:1"]}, True)
   du.remove_worker_dir(model_dir, chief)
   assert (tmp_path / "ckpt").read_text() == "chief"

@@ -22,8 +22,9 @@ def run(params, model_dir, mode='train_and_eval'):
   strategy = tf.distribute.OneDeviceStrategy('/cpu:0')
   with strategy.scope():
     task = task_factory.get_task(params.task)
-  _, logs = train_lib.run_experiment(strategy, task, mode, params, str(model_dir),
-                                     run_post_eval=False)
+  logs = {}
+  train_lib.run_experiment(strategy, task, mode, params, str(model_dir),
+                           eval_actions=[logs.update])
   return {key: float(value) for key, value in logs.items()}
 
 
@@ -79,7 +80,7 @@ def test_tfrecord_input_trains_and_evaluates_like_arrays(digits_tfrecords, tmp_p
   from_records = run(on_records, tmp_path, mode='eval')
   from_arrays = run(config({'train': '', 'validation': ''}), tmp_path, mode='eval')
   assert tf.train.latest_checkpoint(str(tmp_path)).endswith('ckpt-150')
-  assert from_records.keys() == from_arrays.keys() == {'accuracy', 'validation_loss'}
+  assert from_records.keys() == from_arrays.keys() == {'accuracy', 'validation_loss', 'best_accuracy'}
   assert from_records['accuracy'] == from_arrays['accuracy']
   assert np.isclose(from_records['validation_loss'], from_arrays['validation_loss'],
                     rtol=1e-5)

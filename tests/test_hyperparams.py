@@ -260,7 +260,8 @@ class TestRoundTripReplaceLock:
     d = c.as_dict()
     assert Experiment(d) == c
     assert Experiment.from_string(c.as_yaml()) == c
-    assert d['model']['kernel'] == [7, 7]  # plain YAML-safe types
+    assert d['model']['kernel'] == (7, 7)  # a tuple stays a tuple, as in TFM
+    assert '- 7' in c.as_yaml()  # and YAML gets a plain list
 
   def test_replace_returns_modified_copy(self):
     c = Experiment()
@@ -270,13 +271,15 @@ class TestRoundTripReplaceLock:
 
   def test_lock(self):
     c = Experiment().lock()
-    assert c.is_locked and c.model.is_locked
+    assert c.is_locked and not c.model.is_locked  # Shallow, as in TFM.
     with pytest.raises(LockedConfigError, match='train_steps: config is locked'):
       c.train_steps = 1
     with pytest.raises(LockedConfigError):
-      c.model.width = 1
-    with pytest.raises(LockedConfigError):
       c.override({'train_steps': 1})
+    with pytest.raises(LockedConfigError):
+      c.override({'model': {'width': 1}})
+    c.model.width = 1
+    assert c.model.width == 1
     d = c.replace(train_steps=2)
     assert d.train_steps == 2 and d.is_locked and c.train_steps == 100
 
@@ -348,6 +351,19 @@ class TestOneOf:
     assert c != Choice({'type': 'mine', 'mine': {'momentum': 0.4}})
     with pytest.raises(ConfigError, match='already has a choice'):
       Choice.register_option('adam', Adam)
+
+
+def test_value_types_does_not_import_base_config():
+  """The import graph is one-way: base_config -> value_types, never back."""
+  import ast  # pylint: disable=g-import-not-at-top
+  import official_like.modeling.hyperparams.value_types as value_types  # pylint: disable=g-import-not-at-top
+  with open(value_types.__file__, encoding='utf-8') as f:
+    tree = ast.parse(f.read())
+  imported = {getattr(n, 'module', None) or a.name for n in ast.walk(tree)
+              if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+  imported |= {f'{n.module}.{a.name}' for n in ast.walk(tree)
+               if isinstance(n, ast.ImportFrom) and n.module for a in n.names}
+  assert not [m for m in imported if 'base_config' in m or 'oneof' in m]
 
 
 def test_no_tensorflow_import():

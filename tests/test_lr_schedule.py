@@ -453,3 +453,43 @@ def test_integer_hyperparameters_still_give_float32():
   np.testing.assert_array_equal(exponential, [1.0, 1.0, 1.0])
   np.testing.assert_array_equal(
       ours.PiecewiseConstantDecayWithOffset([3], [2, 1])(steps), [2, 1, 1])
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("PiecewiseConstantDecayWithOffset",
+     dict(boundaries=[50, 80], values=[1.0, 0.5, 0.1])),
+    ("PolynomialDecayWithOffset",
+     dict(initial_learning_rate=1.0, decay_steps=100, power=2.0)),
+    ("ExponentialDecayWithOffset",
+     dict(initial_learning_rate=1.0, decay_steps=100, decay_rate=0.5)),
+    ("CosineDecayWithOffset",
+     dict(initial_learning_rate=1.0, decay_steps=100, alpha=0.1)),
+])
+def test_offset_classes_name_their_keras_base_like_tfm(name, kwargs):
+  cls = getattr(ours, name)
+  assert cls.base_lr_class is getattr(tfm, name).base_lr_class
+  assert "offset" in cls.__init__.__doc__
+  offset = 10
+  shifted, base = cls(offset=offset, **kwargs), cls.base_lr_class(**kwargs)
+  for step in range(offset, 131, 7):
+    assert shifted(step).numpy() == base(step - offset).numpy(), step
+
+
+def test_every_schedule_documents_its_constructor():
+  for name in ("ConstantLearningRate", "DirectPowerDecay", "LinearWarmup",
+               "PolynomialWarmUp", "StepCosineDecayWithOffset"):
+    assert getattr(ours, name).__init__.__doc__, name
+
+
+def test_schedule_and_config_share_one_rule():
+  """The same ConfigError text whether the schedule or the config is wrong."""
+  from official_like.modeling.optimization import OptimizationConfig  # pylint: disable=g-import-not-at-top
+  for bad in (dict(boundaries=[10, 20], values=[1.0, 0.5]),
+              dict(boundaries=[20, 10], values=[1.0, 0.5, 0.1])):
+    with pytest.raises(ValueError) as from_schedule:
+      ours.PiecewiseConstantDecayWithOffset(**bad)
+    with pytest.raises(ValueError) as from_config:
+      OptimizationConfig({"learning_rate": {"type": "stepwise",
+                                            "stepwise": bad}})
+    assert str(from_config.value) == (
+        f"learning_rate.stepwise.{from_schedule.value}")

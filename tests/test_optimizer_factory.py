@@ -727,6 +727,66 @@ def test_register_rejects_bad_names_and_config_classes():
     optimization.OptimizationConfig({'optimizer': {'type': 'my_sgd_bad_config'}})
 
 
+# 6 (part). TFM's module-level names and YAML settings.
+
+
+def test_tfm_module_level_names():
+  from official_like.modeling.optimization import optimizer_factory  # pylint: disable=g-import-not-at-top
+  from official.modeling.optimization import optimizer_factory as tfm_factory  # pylint: disable=g-import-not-at-top
+  for table in ('LEGACY_OPTIMIZERS_CLS', 'NEW_OPTIMIZERS_CLS', 'LR_CLS',
+                'WARMUP_CLS', 'SHARED_OPTIMIZERS'):
+    ours, theirs = getattr(optimizer_factory, table), getattr(tfm_factory, table)
+    assert set(theirs) - {'slide'} <= set(ours), table
+  assert (optimizer_factory.LEGACY_OPTIMIZERS_CLS['lamb'].__name__ ==
+          optimizer_factory.NEW_OPTIMIZERS_CLS['lamb'].__name__ == 'LAMB')
+  assert optimization.register_optimizer_cls is (
+      optimizer_factory.register_optimizer_cls)
+
+
+def test_register_optimizer_cls_like_tfm():
+  from official_like.modeling.optimization import optimizer_factory  # pylint: disable=g-import-not-at-top
+  optimizer_factory.register_optimizer_cls('my_cls_only_new', MySGD,
+                                           use_legacy_optimizer=False)
+  assert optimizer_factory.NEW_OPTIMIZERS_CLS['my_cls_only_new'] is MySGD
+  assert 'my_cls_only_new' not in optimizer_factory.LEGACY_OPTIMIZERS_CLS
+  with pytest.raises(ValueError, match='my_cls_only_new already registered '
+                     'in NEW_OPTIMIZERS_CLS'):
+    optimizer_factory.register_optimizer_cls('my_cls_only_new', MySGD,
+                                             use_legacy_optimizer=False)
+
+
+def test_vit_include_pattern_string_trains_like_tfm_with_that_pattern():
+  """TFM's ViT/DeiT setting, with the pattern given as one string.
+
+  TFM reads a single string as a list of one-character patterns (its `.`
+  then matches every name), so TFM is given the intended `[pattern]`.
+  """
+  pattern = r'.*(kernel|weight):0$'
+  settings = {'weight_decay_rate': 0.3, 'gradient_clip_norm': 0.0}
+  ours, theirs = _run_pair(
+      _params('adamw', dict(settings, include_in_weight_decay=pattern)),
+      _params('adamw', dict(settings, include_in_weight_decay=[pattern])))
+  _assert_same(ours, theirs, key=('adamw', 'vit pattern'))
+  plain = _train(_build(optimization, _params('adamw', dict(
+      settings, weight_decay_rate=0.0))), _Model(INITIAL))
+  # `include` only forces decay on; with no exclude list every name decays.
+  assert all(not np.allclose(ours[n], plain[n]) for n in SHAPES)
+
+
+def test_adamw_experimental_clipvalue_with_default_global_clipnorm(caplog):
+  """Keras accepts the pair; its new AdamW applies only global_clipnorm."""
+  params = _params('adamw_experimental', {'clipvalue': 0.01, 'weight_decay': 0.1})
+  with caplog.at_level('WARNING'):
+    ours_opt = _build(optimization, params)
+  assert 'clipvalue=0.01 is ignored by the new Keras optimizers' in caplog.text
+  assert (ours_opt.clipvalue, ours_opt.global_clipnorm) == (0.01, 1.0)
+  ours = _train(ours_opt, _Model(INITIAL))
+  theirs = _train(_build(tfm_optimization, params), _Model(INITIAL))
+  _assert_same(ours, theirs, key=('adamw_experimental', 'clipvalue'))
+  global_only = _run_pair(_params('adamw_experimental', {'weight_decay': 0.1}))[0]
+  _assert_same(ours, global_only)
+
+
 # 7 (part). No TFM import at run time.
 
 

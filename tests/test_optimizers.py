@@ -166,16 +166,80 @@ def test_weight_decay_really_applies():
     assert same == (name != 'layer_norm/gamma'), name
 
 
-def test_name_matching_ignores_output_and_replica_suffixes():
-  class Named:
+NAMES = ['dense/kernel:0', 'dense/bias:0', 'layer_norm/gamma:0',
+         'encoder/LayerNorm/beta:0', 'embeddings/weight:0', 'head/kernel:1']
+PATTERNS = [r'.*(kernel|weight):0$', 'kernel:0$', 'bias$', 'bias', 'kernel',
+            '^dense/', 'LayerNorm|layer_norm', 'gamma:0', ':0$', r'/\w+$']
 
-    def __init__(self, name):
-      self.name = name
 
-  assert _names.variable_name(Named('a/bias/replica_1:0')) == 'a/bias'
-  assert _names.variable_name(Named('a/bias:0')) == 'a/bias'
-  assert _names.matches_any('a/bias', ['bias$'])
-  assert not _names.matches_any('a/bias', None)
+def _replica_copy(name):
+  """How MirroredStrategy names the second replica's copy of `name`."""
+  base, index = name.rsplit(':', 1)
+  return f'{base}/replica_1:{index}'
+
+
+def _decisions(pairs):
+  """[(ours, theirs)] of booleans -> both lists, for one assert message."""
+  return [o for o, _ in pairs], [t for _, t in pairs]
+
+
+@pytest.mark.parametrize('pattern', PATTERNS)
+def test_name_patterns_select_what_they_select_in_tfm(pattern):
+  """Per optimizer, the same name form as TFM; a str is one pattern.
+
+  TFM treats a single string as a list of one-character patterns, so each
+  string here is compared with TFM given `[pattern]`.
+  """
+  adamw = [(legacy_adamw.AdamWeightDecay(weight_decay_rate=0.1, **{key: p}),
+            tfm_adamw.AdamWeightDecay(weight_decay_rate=0.1, **{key: [pattern]}))
+           for key in ('include_in_weight_decay', 'exclude_from_weight_decay')
+           for p in (pattern, [pattern])]
+  lamb_pairs = [(lamb.LAMB(exclude_from_weight_decay=p),
+                 tfm_lamb.LAMB(exclude_from_weight_decay=[pattern]))
+                for p in (pattern, [pattern])]
+  lars_pairs = [(lars.LARS(weight_decay_rate=0.1, exclude_from_weight_decay=p),
+                 tfm_lars.LARS(weight_decay_rate=0.1,
+                               exclude_from_weight_decay=[pattern]))
+                for p in (pattern, [pattern])]
+  for name in NAMES:
+    checks = [(o._do_use_weight_decay(name), t._do_use_weight_decay(name))
+              for o, t in adamw]
+    for o, t in lamb_pairs:
+      tfm_name = t._get_variable_name(name)
+      checks += [(o._do_use_weight_decay(name), t._do_use_weight_decay(tfm_name)),
+                 (o._do_layer_adaptation(name), t._do_layer_adaptation(tfm_name))]
+    for o, t in lars_pairs:
+      checks += [(o._use_weight_decay(name), t._use_weight_decay(name)),
+                 (o._do_layer_adaptation(name), t._do_layer_adaptation(name))]
+    ours, theirs = _decisions(checks)
+    assert ours == theirs, name
+    copy = _replica_copy(name)
+    replica = [o._do_use_weight_decay(copy) for o, _ in adamw + lamb_pairs]
+    replica += [o._use_weight_decay(copy) for o, _ in lars_pairs]
+    primary = [o._do_use_weight_decay(name) for o, _ in adamw + lamb_pairs]
+    primary += [o._use_weight_decay(name) for o, _ in lars_pairs]
+    assert replica == primary, copy
+
+
+def test_tfm_vit_pattern_decays_kernels_only():
+  """The ViT/DeiT setting, `include_in_weight_decay: '.*(kernel|weight):0$'`."""
+  optimizer = legacy_adamw.AdamWeightDecay(
+      weight_decay_rate=0.05, include_in_weight_decay=r'.*(kernel|weight):0$',
+      exclude_from_weight_decay=['.*'])
+  decayed = {v.name: optimizer._do_use_weight_decay(v.name) for v in [
+      tf.Variable(1.0, name=n) for n in ('dense/kernel', 'dense/bias',
+                                         'emb/weight', 'ln/gamma')]}
+  assert decayed == {'dense/kernel:0': True, 'dense/bias:0': False,
+                     'emb/weight:0': True, 'ln/gamma:0': False}
+
+
+def test_canonical_names():
+  assert _names.canonical_name('a/bias/replica_1:0') == 'a/bias:0'
+  assert _names.canonical_name('a/replica_12/bias:0') == 'a/replica_12/bias:0'
+  assert _names.lamb_name('a/bias/replica_3:0') == 'a/bias'
+  assert _names.lamb_name('var0') == 'var0'
+  assert _names.patterns('bias$') == ('bias$',)
+  assert not _names.matches_any('a/bias:0', None)
 
 
 def _per_replica_gradients(strategy):
@@ -222,18 +286,24 @@ def test_matches_tfm_under_mirrored_strategy(strategy, kind):
 
 
 def test_anchored_patterns_keep_mirrored_copies_in_sync(strategy):
-  """Copies are named `.../replica_1:0`; 'bias$' must still match them.
+  """Copies are named `.../replica_1:0`; a pattern decides as for the first.
 
-  (TFM's LAMB matches against `dense/bias/replica_1`, so its copies of one
-  variable get different weight decay and drift apart.)
+  (TFM matches the copy's own name, so `'kernel:0$'` decays only the first
+  copy of a kernel, and the copies drift apart.)
   """
-  for cls in (lamb.LAMB, lars.LARS):
-    _train_mirrored(strategy, lambda: cls(  # pylint: disable=cell-var-from-loop
-        learning_rate=0.01, weight_decay_rate=0.1,
-        exclude_from_weight_decay=['bias$', 'gamma$']))
-  _train_mirrored(strategy, lambda: adafactor.Adafactor(
-      0.01, weight_decay=0.1, include_in_weight_decay='kernel$', beta1=0.9,
-      min_dim_size_to_factor=3))
+  for make in (
+      lambda: lamb.LAMB(learning_rate=0.01, weight_decay_rate=0.1,
+                        exclude_from_weight_decay=['bias$', 'gamma$']),
+      lambda: lars.LARS(learning_rate=0.01, weight_decay_rate=0.1,
+                        exclude_from_weight_decay=['bias:0$', 'gamma:0$']),
+      lambda: legacy_adamw.AdamWeightDecay(
+          learning_rate=0.01, weight_decay_rate=0.1,
+          include_in_weight_decay=r'.*(kernel|weight):0$',
+          exclude_from_weight_decay='.*'),
+      lambda: adafactor.Adafactor(
+          0.01, weight_decay=0.1, include_in_weight_decay='kernel:0$',
+          beta1=0.9, min_dim_size_to_factor=3)):
+    _train_mirrored(strategy, make)
 
 
 # ---------------------------------------------------------------- EMA ----

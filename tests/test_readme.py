@@ -49,7 +49,7 @@ def test_task_example_trains(tmp_path):
     task = task_factory.get_task(params.task)
   assert isinstance(task, scope['ToyTask'])
   model, logs = train_lib.run_experiment(strategy, task, 'train_and_eval', params,
-                                         str(tmp_path))
+                                         str(tmp_path), run_post_eval=True)
   assert np.isfinite(logs['validation_loss']) and logs['validation_loss'] < 1.0
   optimizer = task.create_optimizer(params.trainer.optimizer_config, params.runtime)
   assert float(optimizer.clipnorm) == np.float32(0.5)

@@ -45,8 +45,11 @@ def fixture_float32_policy_after():
 
 
 def run(task, params, model_dir, mode='train'):
-  return train_lib.run_experiment(tf.distribute.get_strategy(), task, mode,
-                                  params, str(model_dir))
+  logs = {}
+  model, _ = train_lib.run_experiment(tf.distribute.get_strategy(), task, mode,
+                                      params, str(model_dir),
+                                      eval_actions=[logs.update])
+  return model, logs
 
 
 # Customising the optimizer inside the task.
@@ -407,5 +410,5 @@ def test_duplicate_experiment_registration_is_an_error(exp_registry):
 def test_factory_must_return_an_experiment_config(exp_registry):
   del exp_registry
   exp_factory.register_config_factory('core_test_not_a_config')(lambda: {'a': 1})
-  with pytest.raises(TypeError, match='returned dict, not an ExperimentConfig'):
+  with pytest.raises(TypeError, match='returned dict, not a Config'):
     exp_factory.get_exp_config('core_test_not_a_config')

@@ -44,8 +44,9 @@ def finished_run(tmp_path_factory):
   strategy = tf.distribute.OneDeviceStrategy('/cpu:0')
   with strategy.scope():
     task = task_factory.get_task(params.task)
-  _, eval_logs = train_lib.run_experiment(strategy, task, 'train_and_eval',
-                                          params, model_dir, save_summary=True)
+  eval_logs = {}
+  train_lib.run_experiment(strategy, task, 'train_and_eval', params, model_dir,
+                           save_summary=True, eval_actions=[eval_logs.update])
   return model_dir, eval_logs
 
 

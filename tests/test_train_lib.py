@@ -20,6 +20,7 @@ from official_like.core import base_trainer
 from official_like.core import exp_factory
 from official_like.core import task_factory
 from official_like.core import train_lib
+from official_like.core import train_utils
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams import params_parser
 from official_like.modeling.optimization import OptimizerFactory
@@ -48,8 +49,10 @@ def run(params, model_dir, mode='train', strategy=None, **kwargs):
   strategy = strategy or tf.distribute.get_strategy()
   with strategy.scope():
     task = task_factory.get_task(params.task, logging_dir=str(model_dir))
-  return train_lib.run_experiment(strategy, task, mode, params, str(model_dir),
-                                  **kwargs)
+  logs = {}  # The last evaluation's results, whatever the mode.
+  model, _ = train_lib.run_experiment(strategy, task, mode, params, str(model_dir),
+                                      eval_actions=[logs.update], **kwargs)
+  return model, {key: float(value) for key, value in logs.items()}
 
 
 def checkpoint_step(path):
@@ -147,7 +150,8 @@ def test_best_checkpoint_holds_max_validation_accuracy(digits_run):
   best_step = max(accuracy, key=accuracy.get)
   with open(os.path.join(model_dir, 'best_ckpt', 'info.json')) as f:
     best = json.load(f)
-  np.testing.assert_allclose(best, accuracy[best_step], rtol=1e-6)
+  np.testing.assert_allclose(best['accuracy'], accuracy[best_step], rtol=1e-6)
+  assert best['best_ckpt_global_step'] == best_step
   best_ckpt = tf.train.latest_checkpoint(os.path.join(model_dir, 'best_ckpt'))
   assert best_ckpt is not None and os.path.exists(best_ckpt + '.index')
   assert checkpoint_step(best_ckpt) == best_step
@@ -164,7 +168,7 @@ def test_best_checkpoint_lower_is_better_for_diabetes_rmse(tmp_path):
   assert sorted(rmse) == [10, 20, 30, 40, 50, 60]
   best_step = min(rmse, key=rmse.get)
   with open(tmp_path / 'best_ckpt' / 'info.json') as f:
-    np.testing.assert_allclose(json.load(f), rmse[best_step], rtol=1e-6)
+    np.testing.assert_allclose(json.load(f)['rmse'], rmse[best_step], rtol=1e-6)
   assert checkpoint_step(
       tf.train.latest_checkpoint(str(tmp_path / 'best_ckpt'))) == best_step
 
@@ -237,11 +241,11 @@ def test_params_yaml_loads_back_to_the_config_run(digits_run):
 
 def test_save_params_keeps_every_different_earlier_file(tmp_path):
   params = digits_params()
-  path = train_lib.save_params(params, str(tmp_path))
-  train_lib.save_params(params, str(tmp_path))  # Same content: no backup.
+  path = train_utils.serialize_config(params, str(tmp_path))
+  train_utils.serialize_config(params, str(tmp_path))  # Same content: no backup.
   assert not glob.glob(path + '.*')
   for steps in (100, 120):  # Faster than the clock's resolution.
-    train_lib.save_params(digits_params(train_steps=steps), str(tmp_path))
+    train_utils.serialize_config(digits_params(train_steps=steps), str(tmp_path))
   backups = sorted(glob.glob(path + '.*'))
   assert len(backups) == 2
   kept = {params_parser.load_yaml_file(b)['trainer']['train_steps'] for b in backups}
@@ -256,7 +260,7 @@ def test_eval_mode_restores_latest_checkpoint(digits_run):
                     save_summary=False)
   for restored, trained in zip(model.get_weights(), digits_run['weights'], strict=True):
     np.testing.assert_array_equal(restored, trained)
-  assert set(logs) == {'accuracy', 'validation_loss'}
+  assert set(logs) == {'accuracy', 'validation_loss', 'best_accuracy'}
   for key, value in digits_run['logs'].items():
     np.testing.assert_allclose(logs[key], value, rtol=1e-6)
 
@@ -274,7 +278,7 @@ def test_continuous_eval_after_finished_training_returns(digits_run):
 def test_train_with_post_eval_returns_and_logs_final_eval(tmp_path):
   params = digits_params(train_steps=20, checkpoint_interval=20)
   _, logs = run(params, tmp_path, 'train', run_post_eval=True)
-  assert set(logs) == {'accuracy', 'validation_loss'}
+  assert set(logs) == {'accuracy', 'validation_loss', 'best_accuracy'}
   validation = scalars(str(tmp_path / 'validation'))
   assert sorted(validation['accuracy']) == [20]
   np.testing.assert_allclose(logs['accuracy'], validation['accuracy'][20], rtol=1e-6)
@@ -297,7 +301,7 @@ def test_unknown_mode_fails_before_writing(tmp_path):
   # gin (run_experiment is configurable) may append a line naming the call.
   assert str(error.value).splitlines()[0] == (
       "mode: unknown mode 'train_then_eval'; valid modes: "
-      'train, eval, train_and_eval, continuous_eval')
+      'train, eval, train_and_eval, continuous_eval, train_and_post_eval')
   assert not model_dir.exists()
 
 
@@ -320,11 +324,13 @@ def test_recovery_restores_then_fails_after_max_trials(tmp_path, caplog):
   message = str(error.value)
   assert 'trainer.loss_upper_bound=1e-09' in message
   assert 'trainer.recovery_max_trials=2' in message
-  restores = [r.getMessage() for r in caplog.records
-              if 'diverged; restoring' in r.getMessage()]
+  messages = [r.getMessage() for r in caplog.records]
+  restores = [m for m in messages if m.startswith('Diverged; restoring')]
   assert len(restores) == 2
   assert all('ckpt-10' in m for m in restores)
-  assert 'recovery 1/2' in restores[0] and 'recovery 2/2' in restores[1]
+  trials = [m for m in messages if 'diverged (recovery' in m]
+  assert 'recovery 1/2' in trials[0] and 'recovery 2/2' in trials[1]
+  assert 'at step 20 ' in trials[0]
   # Restoring rewound the step: no checkpoint beyond the one restored.
   assert kept_checkpoint_steps(tmp_path) == [10]
 
@@ -341,6 +347,4 @@ def test_recovery_without_checkpoint_yet_says_why(tmp_path):
                          recovery_max_trials=1)
   with pytest.raises(RuntimeError) as error:
     run(params, tmp_path)
-  message = str(error.value)
-  assert 'trainer.loss_upper_bound=1e-09' in message
-  assert 'no checkpoint to recover from yet' in message
+  assert 'no checkpoint to recover from yet' in str(error.value)

@@ -286,7 +286,7 @@ def test_gin_files_and_params_reach_the_run(flags_run):
                   r'(official_like\.)?run_experiment\.save_summary = True']:
     assert re.search(f'^{binding}$', operative, re.M), (binding, operative)
   # run_post_eval=True made `--mode=train` evaluate once at the end.
-  assert re.search(r'^Final evaluation: accuracy=[\d.]+, validation_loss=[\d.]+$',
+  assert re.search(r'^Final evaluation: accuracy=[\d.]+, best_accuracy=[\d.]+, validation_loss=[\d.]+$',
                    proc.stdout, re.M), proc.stdout
   assert os.path.isdir(os.path.join(model_dir, 'validation'))
   assert os.path.exists(os.path.join(model_dir, 'ckpt-60.index'))
@@ -294,15 +294,19 @@ def test_gin_files_and_params_reach_the_run(flags_run):
 
 def test_progress_lines_show_step_rate_loss_and_eta(flags_run):
   proc, _ = flags_run
-  pattern = re.compile(r'step (\d+)/60 \| (\S+) steps/s \| loss (\S+) \| ETA (\S+)')
+  pattern = re.compile(r'step (\d+)/60( \| (\S+) steps/s)? \| loss (\S+) \| lr (\S+)'
+                       r'( \| ETA (\S+))?\n')
   found = pattern.findall(proc.stdout + proc.stderr)
   assert [int(step) for step, *_ in found] == [10, 20, 30, 40, 50, 60]
-  for step, rate, loss, eta in found:
+  for step, _, rate, loss, lr, _, eta in found:
     assert np.isfinite(float(loss)) and float(loss) > 0
-    if int(step) > 10:  # The first loop has no previous point to time from.
+    assert np.isfinite(float(lr))
+    if int(step) == 10:  # The first loop has no previous point to time from.
+      assert not rate and not eta
+    else:
       assert float(rate) > 0
       assert re.fullmatch(r'\d+:\d\d:\d\d', eta), eta
-  assert found[-1][3] == '0:00:00'
+  assert found[-1][-1] == '0:00:00'
 
 
 def test_make_run_command_trains_and_prints_model_dir(make_run):

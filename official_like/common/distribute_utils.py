@@ -15,36 +15,11 @@ import socket
 
 import tensorflow as tf
 
-_DEFAULT_NAMES = ("off", "default")
-_VALID_NAMES = tuple(sorted(_DEFAULT_NAMES + (
-    "one_device", "mirrored", "multi_worker_mirrored", "tpu")))
+from official_like.common import strategy_names
+
 _TPU_ENV_VARS = ("TPU_NAME", "KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS", "TPU_CONFIG")
 _TPU_PROBE_TIMEOUT_S = 5.0
 _WORKER_TMP = ".worker_tmp"
-
-
-def _normalize_name(distribution_strategy):
-  """Lower-cases and validates the strategy name without touching devices."""
-  if not isinstance(distribution_strategy, str):
-    hint = ""
-    if distribution_strategy is False:
-      hint = (" YAML reads a bare `off` as the boolean False; quote it: "
-              "distribution_strategy: 'off'.")
-    raise ValueError(
-        f"distribution_strategy must be a string, got "
-        f"{distribution_strategy!r}.{hint}")
-  name = distribution_strategy.lower()
-  if name == "parameter_server":
-    raise ValueError(
-        "distribution_strategy='parameter_server' is not supported with the "
-        "Orbit trainer of official_like: its loop does not drive a "
-        "ClusterCoordinator. Use 'multi_worker_mirrored' for multi-worker "
-        "training.")
-  if name not in _VALID_NAMES:
-    raise ValueError(
-        f"Unknown distribution_strategy {distribution_strategy!r}; valid "
-        f"values (case-insensitive): {list(_VALID_NAMES)}.")
-  return name
 
 
 def _check_gpus(name, num_gpus):
@@ -164,11 +139,14 @@ def get_distribution_strategy(distribution_strategy="mirrored",
     RuntimeError: the TPU could not be reached or initialised.
   """
   del kwargs
-  name = _normalize_name(distribution_strategy)
+  try:
+    name = strategy_names.normalize(distribution_strategy)
+  except ValueError as e:
+    raise ValueError(f'distribution_strategy: {e}') from None
   if num_gpus < 0:
     raise ValueError(f"num_gpus must be >= 0, got {num_gpus}.")
 
-  if name in _DEFAULT_NAMES:
+  if name in strategy_names.DEFAULT_NAMES:
     if num_gpus > 1:
       raise ValueError(
           f"distribution_strategy={name!r} runs on one device but "
@@ -227,25 +205,6 @@ def configure_cluster(worker_hosts=None, task_index=-1):
   return len(workers)
 
 
-def is_chief(strategy):
-  """Whether this task owns the real checkpoints and summaries.
-
-  The chief is the 'chief' task, or worker 0 when the cluster has no chief
-  job. Strategies without a cluster (default, mirrored, one device), TPU
-  (one client drives every host; asking a Cloud TPU resolver for its cluster
-  spec would call the TPU API) and single-process runs count as chief.
-  """
-  if isinstance(strategy, tf.distribute.TPUStrategy):
-    return True
-  resolver = getattr(strategy, "cluster_resolver", None)
-  task_type = getattr(resolver, "task_type", None)
-  if task_type is None or task_type == "chief":
-    return True
-  if task_type != "worker" or resolver.task_id != 0:
-    return False
-  return "chief" not in resolver.cluster_spec().as_dict()
-
-
 def write_dir(model_dir, strategy):
   """Directory this task should write checkpoints and summaries to.
 
@@ -253,7 +212,7 @@ def write_dir(model_dir, strategy):
   collectives), but only the chief's files are kept; others write to a
   private scratch directory so they never clobber the chief's.
   """
-  if is_chief(strategy):
+  if strategy.extended.should_checkpoint:
     return model_dir
   resolver = strategy.cluster_resolver
   return os.path.join(model_dir, _WORKER_TMP,

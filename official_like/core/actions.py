@@ -1,115 +1,169 @@
-"""Orbit actions run after each train loop or evaluation.
+"""Orbit actions run after each train loop or evaluation, and the config that picks them.
 
-Each is a callable taking the loop's output dict, as Orbit expects; they are
-built from the trainer config in `train_lib`. Orbit's `ConditionalAction` and
-`NewBestMetric` are used as they are for the best-checkpoint export.
+Each action is a callable taking the loop's output dict, as Orbit expects.
+Conditions and actions are kept apart and composed with Orbit's
+`ConditionalAction` (TFM's `RecoveryCondition` + `RecoveryAction`).
+`get_train_actions`/`get_eval_actions` are the one place where the config
+decides which actions a run gets.
 """
 import datetime
-import math
 import os
 import time
+from typing import List
 
 from absl import logging
+import gin
+import numpy as np
 import orbit
 import tensorflow as tf
 
-from official_like.modeling.hyperparams import ConfigError
+from official_like.core import base_trainer
+from official_like.core import config_definitions as cfg
+from official_like.modeling.optimization.ema_optimizer import ExponentialMovingAverage
 
 
 class ProgressLogger:
-  """Logs `step i/N | steps/s | loss | ETA` after every train loop."""
+  """Logs `step i/N | steps/s | loss | lr | ETA` after every train loop.
+
+  The rate is measured from the end of one loop to the end of the next, so
+  the first loop (which includes tracing) reports no rate rather than a
+  misleading one; the ETA uses the rate averaged since that first loop.
+  """
 
   def __init__(self, global_step: tf.Variable, total_steps: int,
                loss_key: str = 'training_loss'):
     self._global_step = global_step
     self._total = total_steps
     self._loss_key = loss_key
-    self._last = None
+    self._first = self._last = None
 
   def __call__(self, output) -> None:
     step, now = int(self._global_step.numpy()), time.monotonic()
-    if self._last is None or now <= self._last[1] or step <= self._last[0]:
-      rate = float('nan')
+    parts = [f'step {step}/{self._total}']
+    if self._last and step > self._last[0]:
+      parts.append(f'{(step - self._last[0]) / (now - self._last[1]):.1f} steps/s')
+      average = (step - self._first[0]) / (now - self._first[1])
+      eta = datetime.timedelta(seconds=round(max(self._total - step, 0) / average))
     else:
-      rate = (step - self._last[0]) / (now - self._last[1])
+      self._first, eta = (step, now), None
     self._last = (step, now)
-    eta = (datetime.timedelta(seconds=round((self._total - step) / rate))
-           if rate > 0 and math.isfinite(rate) else '?')
-    loss = output.get(self._loss_key)
-    loss = f'{float(orbit.utils.get_value(loss)):.4f}' if loss is not None else '-'
-    logging.info('step %d/%d | %.1f steps/s | loss %s | ETA %s',
-                 step, self._total, rate, loss, eta)
+    for key, label in ((self._loss_key, 'loss'), ('learning_rate', 'lr')):
+      if key in output:
+        parts.append(f'{label} {float(orbit.utils.get_value(output[key])):.4g}')
+    if eta is not None:
+      parts.append(f'ETA {eta}')
+    logging.info(' | '.join(parts))
 
 
-class BestCheckpointExporter:
-  """Saves a checkpoint to `export_dir` whenever an eval metric improves.
+class EMACheckpointing:
+  """Saves the averaged weights to `export_dir/ema_checkpoints` after an evaluation."""
 
-  The best value so far is kept by Orbit's NewBestMetric in
-  `export_dir/info.json`, so it survives restarts.
-  """
-
-  def __init__(self, checkpoint: tf.train.Checkpoint, global_step: tf.Variable,
-               export_dir: str, metric_name: str, higher_is_better: bool):
-    self._metric_name = metric_name
-    self._global_step = global_step
+  def __init__(self, export_dir: str, optimizer, checkpoint: tf.train.Checkpoint,
+               max_to_keep: int = 1):
+    if not isinstance(optimizer, ExponentialMovingAverage):
+      raise ValueError('Optimizer has to be instance of ExponentialMovingAverage '
+                       f'for EMACheckpointing, got {type(optimizer).__name__}')
+    self._optimizer = optimizer
     self._manager = tf.train.CheckpointManager(
-        checkpoint, export_dir, max_to_keep=1, checkpoint_name='best_ckpt',
-        step_counter=global_step)
-    condition = orbit.actions.NewBestMetric(
-        self._metric_value, higher_is_better=higher_is_better,
-        filename=os.path.join(export_dir, 'info.json'))
-    self._action = orbit.actions.ConditionalAction(
-        condition, lambda _: self._manager.save(checkpoint_number=self._global_step))
-
-  def _metric_value(self, output):
-    if self._metric_name not in output:
-      raise ConfigError(('trainer', 'best_checkpoint_eval_metric'),
-                        f'{self._metric_name!r} is not an eval output; '
-                        f'available: {", ".join(sorted(output))}')
-    return output[self._metric_name]
+        checkpoint, os.path.join(export_dir, 'ema_checkpoints'),
+        max_to_keep=max_to_keep, checkpoint_name='average_weights')
 
   def __call__(self, output) -> None:
-    self._action(output)
+    del output
+    self._optimizer.swap_weights()
+    try:
+      self._manager.save(checkpoint_number=self._optimizer.iterations)
+    finally:
+      self._optimizer.swap_weights()
+
+
+class RecoveryCondition:
+  """True when the loss diverged: not finite (any step), or above the bound.
+
+  The bound applies from `recovery_begin_steps` on. After more than
+  `recovery_max_trials` such losses the run stops with one line naming the
+  step and the value.
+  """
+
+  def __init__(self, global_step: tf.Variable, loss_upper_bound: float,
+               recovery_begin_steps: int = 0, recovery_max_trials: int = 3,
+               loss_key: str = 'training_loss'):
+    self.global_step = global_step
+    self.loss_upper_bound = loss_upper_bound
+    self.recovery_begin_steps = recovery_begin_steps
+    self.recovery_max_trials = recovery_max_trials
+    self.recover_counter = 0
+    self._loss_key = loss_key
+
+  def __call__(self, outputs) -> bool:
+    losses = np.asarray(orbit.utils.get_value(outputs[self._loss_key]), np.float64)
+    loss = float(np.max(losses))
+    step = int(orbit.utils.get_value(self.global_step))
+    finite = bool(np.all(np.isfinite(losses)))
+    if finite and (step < self.recovery_begin_steps or loss <= self.loss_upper_bound):
+      return False
+    self.recover_counter += 1
+    if self.recover_counter > self.recovery_max_trials:
+      what = 'is not finite' if not finite else (
+          f'exceeds trainer.loss_upper_bound={self.loss_upper_bound}')
+      raise RuntimeError(
+          f'training loss {loss} at step {step} {what}, and '
+          f'trainer.recovery_max_trials={self.recovery_max_trials} recoveries are '
+          'used up; lower the learning rate, add clipping '
+          '(trainer.optimizer_config.optimizer.<type>.clipnorm) or raise '
+          'trainer.recovery_max_trials')
+    logging.warning('Training loss %s at step %d diverged (recovery %d/%d)', loss,
+                    step, self.recover_counter, self.recovery_max_trials)
+    return True
 
 
 class RecoveryAction:
-  """Restores the last checkpoint when the loss is NaN or above a bound.
+  """Restores the latest checkpoint after a diverged loss.
 
-  After `max_trials` recoveries the run stops with an error instead of
-  looping on a diverging model.
+  With no checkpoint yet, TFM would re-run the warm start and go on with the
+  diverged weights; here the run stops and says why instead.
   """
 
-  def __init__(self, checkpoint_manager: tf.train.CheckpointManager,
-               global_step: tf.Variable, loss_upper_bound: float,
-               begin_step: int, max_trials: int,
-               loss_key: str = 'training_loss'):
-    self._manager = checkpoint_manager
-    self._global_step = global_step
-    self._bound = loss_upper_bound
-    self._begin = begin_step
-    self._max_trials = max_trials
-    self._loss_key = loss_key
-    self.trials = 0
+  def __init__(self, checkpoint_manager: tf.train.CheckpointManager):
+    self.checkpoint_manager = checkpoint_manager
 
   def __call__(self, output) -> None:
-    step = int(self._global_step.numpy())
-    loss = float(orbit.utils.get_value(output[self._loss_key]))
-    if step < self._begin or (math.isfinite(loss) and loss <= self._bound):
-      return
-    if self.trials >= self._max_trials:
+    del output
+    path = self.checkpoint_manager.latest_checkpoint
+    if path is None:
       raise RuntimeError(
-          f'training loss {loss} at step {step} exceeds '
-          f'trainer.loss_upper_bound={self._bound} (or is not finite) and '
-          f'trainer.recovery_max_trials={self._max_trials} recoveries were '
-          'already used')
-    self.trials += 1
-    latest = self._manager.latest_checkpoint
-    if latest is None:
-      raise RuntimeError(
-          f'training loss {loss} at step {step} exceeds '
-          f'trainer.loss_upper_bound={self._bound} (or is not finite) and there '
-          'is no checkpoint to recover from yet (see '
-          'trainer.recovery_begin_steps and trainer.checkpoint_interval)')
-    logging.warning('Loss %s at step %d diverged; restoring %s (recovery %d/%d)',
-                    loss, step, latest, self.trials, self._max_trials)
-    self._manager.checkpoint.restore(latest)
+          'the training loss diverged and there is no checkpoint to recover from '
+          'yet; lower trainer.checkpoint_interval or raise '
+          'trainer.recovery_begin_steps')
+    self.checkpoint_manager.checkpoint.restore(path)
+    logging.warning('Diverged; restoring %s', path)
+
+
+@gin.configurable(module='official_like')
+def get_train_actions(params: cfg.ExperimentConfig, trainer: base_trainer.Trainer,
+                      model_dir: str,
+                      checkpoint_manager: tf.train.CheckpointManager) -> List[orbit.Action]:
+  """Progress logging, divergence recovery and on-demand preemption checkpoints."""
+  del model_dir
+  t = params.trainer
+  actions = [ProgressLogger(trainer.global_step, t.train_steps)]
+  if t.recovery_max_trials >= 0:
+    condition = RecoveryCondition(trainer.global_step, t.loss_upper_bound,
+                                  t.recovery_begin_steps, t.recovery_max_trials)
+    actions.append(orbit.actions.ConditionalAction(
+        condition, RecoveryAction(checkpoint_manager)))
+  if t.preemption_on_demand_checkpoint and trainer.strategy.cluster_resolver:
+    actions.append(orbit.actions.SaveCheckpointIfPreempted(
+        trainer.strategy.cluster_resolver, checkpoint_manager, trainer.global_step,
+        keep_running_after_save=True))
+  return actions
+
+
+@gin.configurable(module='official_like')
+def get_eval_actions(params: cfg.ExperimentConfig, trainer: base_trainer.Trainer,
+                     model_dir: str) -> List[orbit.Action]:
+  """With an EMA optimizer, the averaged weights are also saved after each evaluation."""
+  if isinstance(trainer.optimizer, ExponentialMovingAverage):
+    return [EMACheckpointing(model_dir, trainer.optimizer, trainer.checkpoint,
+                             params.trainer.max_to_keep)]
+  return []

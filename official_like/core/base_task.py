@@ -19,6 +19,13 @@ from official_like.modeling.optimization import OptimizerFactory
 Logs = Dict[str, Any]
 
 
+def split_inputs(inputs):
+  """`(features, labels)` from a pair; any other input serves as both."""
+  if isinstance(inputs, tuple) and len(inputs) == 2:
+    return inputs
+  return inputs, inputs
+
+
 class Task(tf.Module, metaclass=abc.ABCMeta):
   """One learning problem; the Trainer drives it, the config parameterises it."""
 
@@ -77,9 +84,10 @@ class Task(tf.Module, metaclass=abc.ABCMeta):
                    ) -> tf.data.Dataset:
     """Per-replica batches of (features, labels) for `params`."""
 
-  @abc.abstractmethod
   def build_losses(self, labels, model_outputs, aux_losses=None) -> tf.Tensor:
-    """The scalar loss, averaged over the per-replica batch."""
+    """The scalar loss; this default is the sum of the model's `aux_losses` (0 if none)."""
+    del labels, model_outputs
+    return tf.add_n(aux_losses or [tf.constant(0.0, tf.float32)])
 
   def build_metrics(self, training: bool = True) -> List[tf_keras.metrics.Metric]:
     """Keras metrics updated by `process_metrics` at every step."""
@@ -87,23 +95,46 @@ class Task(tf.Module, metaclass=abc.ABCMeta):
     return []
 
   def process_metrics(self, metrics, labels, model_outputs, **kwargs) -> None:
+    del kwargs
     for metric in metrics:
       metric.update_state(labels, model_outputs)
+
+  def process_compiled_metrics(self, compiled_metrics, labels, model_outputs) -> None:
+    """Updates the metrics given to `model.compile` (compile/fit-style models)."""
+    compiled_metrics.update_state(labels, model_outputs)
+
+  def _loss(self, model: tf_keras.Model, labels, outputs) -> tf.Tensor:
+    """A compiled model's loss plus `build_losses`, else `build_losses` with aux losses."""
+    if getattr(model, 'compiled_loss', None):
+      loss = model.compiled_loss(labels, outputs, regularization_losses=model.losses)
+      return loss + self.build_losses(labels=labels, model_outputs=outputs,
+                                      aux_losses=None)
+    return self.build_losses(labels=labels, model_outputs=outputs,
+                             aux_losses=model.losses)
+
+  def _update_metrics(self, model, metrics, labels, outputs, logs: Logs) -> Logs:
+    if metrics:
+      self.process_metrics(metrics, labels, outputs)
+    if getattr(model, 'compiled_metrics', None):
+      self.process_compiled_metrics(model.compiled_metrics, labels, outputs)
+      logs.update({m.name: m.result() for m in list(metrics or []) + model.metrics})
+    return logs
 
   def train_step(self, inputs, model: tf_keras.Model, optimizer,
                  metrics: Optional[List[tf_keras.metrics.Metric]] = None) -> Logs:
     """One update on one replica's batch; gradients are summed across replicas.
 
-    The loss is divided by the replica count before differentiation, so the
-    summed gradient equals the gradient of the global-batch mean whatever the
-    number of replicas.
+    `inputs` is `(features, labels)`, or anything else, which is then both
+    (TFM's convention for self-supervised inputs). The loss is divided by the
+    replica count before differentiation, so the summed gradient equals the
+    gradient of the global-batch mean whatever the number of replicas.
     """
-    features, labels = inputs
+    features, labels = split_inputs(inputs)
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     with tf.GradientTape() as tape:
       outputs = model(features, training=True)
       outputs = tf.nest.map_structure(lambda x: tf.cast(x, tf.float32), outputs)
-      loss = self.build_losses(labels, outputs, aux_losses=model.losses)
+      loss = self._loss(model, labels, outputs)
       scaled_loss = loss / replicas
       if isinstance(optimizer, tf_keras.mixed_precision.LossScaleOptimizer):
         scaled_loss = optimizer.get_scaled_loss(scaled_loss)
@@ -111,24 +142,21 @@ class Task(tf.Module, metaclass=abc.ABCMeta):
     if isinstance(optimizer, tf_keras.mixed_precision.LossScaleOptimizer):
       grads = optimizer.get_unscaled_gradients(grads)
     optimizer.apply_gradients(list(zip(grads, model.trainable_variables)))
-    if metrics:
-      self.process_metrics(metrics, labels, outputs)
-    return {self.loss: loss}
+    return self._update_metrics(model, metrics, labels, outputs, {self.loss: loss})
 
   def validation_step(self, inputs, model: tf_keras.Model,
                       metrics: Optional[List[tf_keras.metrics.Metric]] = None) -> Logs:
-    features, labels = inputs
-    outputs = model(features, training=False)
+    features, labels = split_inputs(inputs)
+    outputs = self.inference_step(features, model)
     outputs = tf.nest.map_structure(lambda x: tf.cast(x, tf.float32), outputs)
-    loss = self.build_losses(labels, outputs, aux_losses=model.losses)
-    if metrics:
-      self.process_metrics(metrics, labels, outputs)
-    return {self.loss: loss}
+    loss = self.build_losses(labels=labels, model_outputs=outputs,
+                             aux_losses=model.losses)
+    return self._update_metrics(model, metrics, labels, outputs, {self.loss: loss})
 
   def inference_step(self, inputs, model: tf_keras.Model):
     return model(inputs, training=False)
 
-  def aggregate_logs(self, state=None, step_logs=None):
+  def aggregate_logs(self, state, step_logs):
     """Accumulates per-step outputs over an evaluation (None: nothing to keep)."""
     del step_logs
     return state

@@ -1,9 +1,10 @@
 """The Trainer: Orbit's StandardTrainer and StandardEvaluator driving a Task.
 
 Orbit owns the loops (`steps_per_loop` steps inside one `tf.function`, a
-`tf.while_loop` when `train_tf_while_loop`); this class only says what one
-step is, what is reported at the end of a loop, and which objects are
-checkpointed.
+`tf.while_loop` when `train_tf_while_loop`); this class says what one step
+is, what is reported at the end of a loop or an evaluation, and which
+objects are checkpointed. Its seams are TFM's: `next_train_inputs`,
+`next_eval_inputs`, `checkpoint_exporter`, `model.checkpoint_items`.
 """
 from typing import Dict, List
 
@@ -13,6 +14,7 @@ import tf_keras
 
 from official_like.core import base_task
 from official_like.core import config_definitions as cfg
+from official_like.modeling.optimization.ema_optimizer import ExponentialMovingAverage
 
 
 def learning_rate_at(optimizer, step) -> tf.Tensor:
@@ -25,49 +27,101 @@ def learning_rate_at(optimizer, step) -> tf.Tensor:
   lr = getattr(optimizer, '_learning_rate', None)
   if not isinstance(lr, tf_keras.optimizers.schedules.LearningRateSchedule):
     lr = optimizer.learning_rate
-  if isinstance(lr, tf_keras.optimizers.schedules.LearningRateSchedule):
+  if callable(lr):
     return tf.cast(lr(step), tf.float32)
   return tf.cast(tf.convert_to_tensor(lr), tf.float32)
 
 
+def get_runtime_options(config: cfg.ExperimentConfig) -> tf.distribute.RunOptions:
+  """`strategy.run` options of the train step (the TPU dynamic padder)."""
+  padder = config.runtime.tpu_enable_xla_dynamic_padder
+  xla = {} if padder is None else {'enable_xla_dynamic_padder': padder}
+  return tf.distribute.RunOptions(experimental_xla_options=tf.tpu.XLAOptions(**xla))
+
+
+def _require(config, *paths: str) -> None:
+  for path in paths:
+    node = config
+    for name in path.split('.'):
+      if not hasattr(node, name):
+        raise AttributeError(f'The trainer needs the config to have `{path}`.')
+      node = getattr(node, name)
+
+
 class Trainer(orbit.StandardTrainer, orbit.StandardEvaluator):
-  """Trains and evaluates one Task's model with one optimizer."""
+  """Trains and evaluates one Task's model with one optimizer.
+
+  With an `ExponentialMovingAverage` optimizer the averages are created here
+  and evaluation (and the best-checkpoint export) uses the averaged weights,
+  swapped back afterwards.
+  """
 
   def __init__(self, config: cfg.ExperimentConfig, task: base_task.Task,
                model: tf_keras.Model, optimizer, train: bool = True,
-               evaluate: bool = True,
-               train_dataset=None, validation_dataset=None):
+               evaluate: bool = True, train_dataset=None, validation_dataset=None,
+               checkpoint_exporter=None):
+    """Builds datasets (unless given) under the current strategy.
+
+    Args:
+      config: the experiment config; `trainer` and `task` are read.
+      task: the Task whose steps are run.
+      model: the model, built under the strategy's scope.
+      optimizer: the optimizer, e.g. from `task.create_optimizer`.
+      train, evaluate: which half of the Trainer to set up.
+      train_dataset, validation_dataset: distributed datasets to use instead
+        of `task.build_inputs` on the config's data.
+      checkpoint_exporter: an object with `maybe_export_checkpoint`, called
+        after each evaluation (see `train_utils.BestCheckpointExporter`).
+    """
+    self._strategy = tf.distribute.get_strategy()
+    _require(config, 'trainer', 'task')
+    if train and train_dataset is None:
+      _require(config, 'task.train_data')
+    if evaluate and validation_dataset is None:
+      _require(config, 'task.validation_data')
     self._config = config
     self._task = task
     self._model = model
     self._optimizer = optimizer
-    self._strategy = tf.distribute.get_strategy()
+    self._checkpoint_exporter = checkpoint_exporter
+    self._runtime_options = get_runtime_options(config)
+    if isinstance(optimizer, ExponentialMovingAverage) and not optimizer.has_shadow_copy:
+      optimizer.shadow_copy(model)
     self._global_step = orbit.utils.create_global_step()
     self._checkpoint = tf.train.Checkpoint(
-        global_step=self._global_step, model=model, optimizer=optimizer)
+        global_step=self._global_step, model=model, optimizer=optimizer,
+        **getattr(model, 'checkpoint_items', {}))
     self._train_loss = tf_keras.metrics.Mean('training_loss', dtype=tf.float32)
     self._validation_loss = tf_keras.metrics.Mean('validation_loss', dtype=tf.float32)
-    self._train_metrics = task.build_metrics(training=True) + model.metrics
-    self._validation_metrics = task.build_metrics(training=False) + model.metrics
-    self._reset_train_metrics = True
+    model_metrics = getattr(model, 'metrics', [])
+    eager = config.runtime.run_eagerly
     trainer = config.trainer
+    self._train_metrics, self._validation_metrics = [], []
     if train:
-      dataset = train_dataset or orbit.utils.make_distributed_dataset(
-          self._strategy, task.build_inputs, config.task.train_data)
+      self._train_metrics = task.build_metrics(training=True) + model_metrics
+      dataset = train_dataset or self.distribute_dataset(
+          task.build_inputs, config.task.train_data)
       orbit.StandardTrainer.__init__(
           self, dataset, options=orbit.StandardTrainerOptions(
-              use_tf_while_loop=trainer.train_tf_while_loop,
-              use_tf_function=trainer.train_tf_function,
+              use_tf_while_loop=trainer.train_tf_while_loop and not eager,
+              use_tf_function=trainer.train_tf_function and not eager,
               use_tpu_summary_optimization=trainer.allow_tpu_summary))
     if evaluate:
-      dataset = validation_dataset or orbit.utils.make_distributed_dataset(
-          self._strategy, task.build_inputs, config.task.validation_data)
+      self._validation_metrics = task.build_metrics(training=False) + model_metrics
+      dataset = validation_dataset or self.distribute_dataset(
+          task.build_inputs, config.task.validation_data)
       orbit.StandardEvaluator.__init__(
           self, dataset, options=orbit.StandardEvaluatorOptions(
-              use_tf_function=trainer.eval_tf_function,
-              use_tf_while_loop=trainer.eval_tf_while_loop))
+              use_tf_function=trainer.eval_tf_function and not eager,
+              use_tf_while_loop=trainer.eval_tf_while_loop and not eager))
+    self._task_train_step = task.train_step
+    if config.runtime.enable_xla:
+      self._task_train_step = tf.function(task.train_step, jit_compile=True)
 
-  # Objects the rest of the library reaches for.
+  def distribute_dataset(self, dataset_or_fn, *args, **kwargs):
+    """A distributed dataset from a dataset or a `fn(*args, input_context)`."""
+    return orbit.utils.make_distributed_dataset(self._strategy, dataset_or_fn,
+                                                *args, **kwargs)
 
   @property
   def config(self) -> cfg.ExperimentConfig:
@@ -98,6 +152,18 @@ class Trainer(orbit.StandardTrainer, orbit.StandardEvaluator):
     return self._checkpoint
 
   @property
+  def checkpoint_exporter(self):
+    return self._checkpoint_exporter
+
+  @property
+  def train_loss(self) -> tf_keras.metrics.Metric:
+    return self._train_loss
+
+  @property
+  def validation_loss(self) -> tf_keras.metrics.Metric:
+    return self._validation_loss
+
+  @property
   def train_metrics(self) -> List[tf_keras.metrics.Metric]:
     return self._train_metrics
 
@@ -111,34 +177,33 @@ class Trainer(orbit.StandardTrainer, orbit.StandardEvaluator):
 
   # Training.
 
-  def train_loop_begin(self) -> None:
-    # Metrics average over a whole summary interval, then start afresh.
-    if self._reset_train_metrics:
-      for metric in self._train_metrics + [self._train_loss]:
-        metric.reset_states()
-      self._reset_train_metrics = False
+  def next_train_inputs(self, iterator):
+    """The next training batch; override to fetch or preprocess differently."""
+    return next(iterator)
 
   def train_step(self, iterator) -> None:
     def step_fn(inputs):
-      logs = self._task.train_step(inputs, model=self._model,
+      logs = self._task_train_step(inputs, model=self._model,
                                    optimizer=self._optimizer,
                                    metrics=self._train_metrics)
       self._train_loss.update_state(logs[self._task.loss])
       self._global_step.assign_add(1)
-    self._strategy.run(step_fn, args=(next(iterator),))
+    self._strategy.run(step_fn, args=(self.next_train_inputs(iterator),),
+                       options=self._runtime_options)
 
   def train_loop_end(self) -> Dict[str, tf.Tensor]:
-    """Loss and metrics since the last summary, and lr(global_step)."""
-    logs = {m.name: m.result() for m in self._train_metrics + [self._train_loss]}
+    """Loss and metrics averaged over the loop (then reset), and lr(global_step)."""
+    logs = {}
+    for metric in self._train_metrics + [self._train_loss]:
+      logs[metric.name] = metric.result()
+      metric.reset_states()
     logs['learning_rate'] = learning_rate_at(self._optimizer, self._global_step)
-    step = int(self._global_step.numpy())
-    self._reset_train_metrics = step % self._config.trainer.summary_interval == 0
     return logs
 
   # Evaluation.
 
   def _swap_averaged_weights(self) -> None:
-    if hasattr(self._optimizer, 'swap_weights'):
+    if isinstance(self._optimizer, ExponentialMovingAverage):
       self._optimizer.swap_weights()
 
   def eval_begin(self) -> None:
@@ -146,22 +211,37 @@ class Trainer(orbit.StandardTrainer, orbit.StandardEvaluator):
       metric.reset_states()
     self._swap_averaged_weights()
 
+  def next_eval_inputs(self, iterator):
+    """The next batch and host-side logs merged into the step's outputs."""
+    return next(iterator), {}
+
   def eval_step(self, iterator):
     def step_fn(inputs):
       logs = self._task.validation_step(inputs, model=self._model,
                                         metrics=self._validation_metrics)
-      self._validation_loss.update_state(logs[self._task.loss])
+      if self._task.loss in logs:
+        self._validation_loss.update_state(logs[self._task.loss])
       return logs
-    outputs = self._strategy.run(step_fn, args=(next(iterator),))
-    return tf.nest.map_structure(self._strategy.experimental_local_results, outputs)
+    inputs, passthrough = self.next_eval_inputs(iterator)
+    outputs = self._strategy.run(step_fn, args=(inputs,))
+    logs = tf.nest.map_structure(self._strategy.experimental_local_results, outputs)
+    return {**passthrough, **logs}
 
   def eval_reduce(self, state=None, step_outputs=None):
-    return self._task.aggregate_logs(state=state, step_logs=step_outputs)
+    return self._task.aggregate_logs(state, step_outputs)
 
   def eval_end(self, aggregated_logs=None) -> Dict[str, tf.Tensor]:
-    logs = {m.name: m.result() for m in self._validation_metrics + [self._validation_loss]}
-    if aggregated_logs is not None:
+    """Metrics, the task's reduced logs, and the best-checkpoint export."""
+    logs = {m.name: m.result() for m in self._validation_metrics}
+    if self._validation_loss.count.numpy():
+      logs[self._validation_loss.name] = self._validation_loss.result()
+    if aggregated_logs:
       logs.update(self._task.reduce_aggregated_logs(
           aggregated_logs, global_step=self._global_step))
+    if self._checkpoint_exporter:
+      self._checkpoint_exporter.maybe_export_checkpoint(
+          self._checkpoint, logs, int(self._global_step.numpy()))
+      name = self._config.trainer.best_checkpoint_eval_metric
+      logs['best_' + name] = self._checkpoint_exporter.best_ckpt_logs[name]
     self._swap_averaged_weights()
     return logs

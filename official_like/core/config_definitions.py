@@ -8,13 +8,11 @@ TensorFlow object is built.
 import dataclasses
 from typing import Any, Dict, Optional, Sequence, Union
 
+from official_like.common import strategy_names
 from official_like.modeling.hyperparams import Config
 from official_like.modeling.hyperparams import ConfigError
-from official_like.modeling.hyperparams.errors import suggestion
 from official_like.modeling.optimization.configs.optimization_config import OptimizationConfig
 
-STRATEGIES = ('default', 'off', 'one_device', 'mirrored', 'multi_worker_mirrored',
-              'tpu', 'parameter_server')
 _PRECISIONS = (None, 'float32', 'float16', 'bfloat16')
 
 
@@ -89,10 +87,10 @@ class RuntimeConfig(Config):
 
   def validate(self):
     super().validate()
-    if self.distribution_strategy.lower() not in STRATEGIES:
-      raise ConfigError(('distribution_strategy',), f'unknown strategy '
-                        f'{self.distribution_strategy!r}; '
-                        f"{suggestion(self.distribution_strategy, STRATEGIES, 'strategies')}")
+    try:
+      strategy_names.normalize(self.distribution_strategy)
+    except ValueError as e:
+      raise ConfigError(('distribution_strategy',), str(e)) from None
     if self.num_gpus < 0:
       raise ConfigError(('num_gpus',), f'must be >= 0, got {self.num_gpus}')
     if self.mixed_precision_dtype not in _PRECISIONS:

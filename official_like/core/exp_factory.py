@@ -3,6 +3,7 @@ from typing import Callable
 
 from official_like.core import config_definitions as cfg
 from official_like.core.registry import Registry
+from official_like.modeling.hyperparams import Config
 
 _EXPERIMENTS = Registry('experiment')
 
@@ -13,11 +14,11 @@ def register_config_factory(name: str) -> Callable:
 
 
 def get_exp_config(name: str) -> cfg.ExperimentConfig:
-  """A fresh config from the factory registered as `name`."""
+  """A fresh config from the factory registered as `name` (any Config, as in TFM)."""
   config = _EXPERIMENTS.lookup(name)()
-  if not isinstance(config, cfg.ExperimentConfig):
+  if not isinstance(config, Config):
     raise TypeError(f'experiment {name!r}: its factory returned '
-                    f'{type(config).__name__}, not an ExperimentConfig')
+                    f'{type(config).__name__}, not a Config')
   return config
 
 

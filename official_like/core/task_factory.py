@@ -1,4 +1,8 @@
-"""Tasks by config class: a TaskConfig subclass names the Task that runs it."""
+"""Tasks by config class: a TaskConfig subclass names the Task that runs it.
+
+Two ways, as in TFM: `register_task_cls(ConfigCls)` on the Task, or
+`hyperparams.bind(ConfigCls)`, which sets the config's `BUILDER`.
+"""
 from typing import Callable, Optional
 
 from official_like.core import config_definitions as cfg
@@ -12,10 +16,16 @@ def register_task_cls(task_config_cls: type) -> Callable:
   return _TASKS.register(task_config_cls)
 
 
+def get_task_cls(task_config_cls: type) -> Callable:
+  """The registered Task for `task_config_cls` or its nearest registered base."""
+  for klass in task_config_cls.__mro__:
+    if klass in _TASKS:
+      return _TASKS.lookup(klass)
+  raise _TASKS.missing(task_config_cls)
+
+
 def get_task(task_config: cfg.TaskConfig, logging_dir: Optional[str] = None,
              **kwargs):
-  """The registered Task for `type(task_config)` (or its nearest base class)."""
-  for klass in type(task_config).__mro__:
-    if klass in _TASKS:
-      return _TASKS.lookup(klass)(task_config, logging_dir=logging_dir, **kwargs)
-  raise _TASKS.missing(type(task_config))
+  """The Task for `task_config`: its bound BUILDER, else the registered class."""
+  builder = getattr(task_config, 'BUILDER', None) or get_task_cls(type(task_config))
+  return builder(task_config, logging_dir=logging_dir, **kwargs)

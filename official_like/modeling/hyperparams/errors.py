@@ -42,6 +42,10 @@ class LockedConfigError(ConfigError, AttributeError):
   """An assignment to a config after `lock()`."""
 
 
+class RestrictionError(ConfigError, KeyError):
+  """A `restrictions` relation does not hold (a KeyError, as in TFM)."""
+
+
 def _join(path: Sequence[str]) -> str:
   out = ''
   for part in path:
@@ -69,6 +73,30 @@ def suggestion(word: str, choices: Iterable[str], kind: str = 'keys') -> str:
   return f"{hint}valid {kind}: {', '.join(choices)}"
 
 
+# Constructor arguments of every config that are not keys of it.
+CONSTRUCTOR_ARGS = ('default_params', 'restrictions')
+
+
 def unknown_key(path: Sequence[str], key: str, choices: Iterable[str]):
+  """A key missing from a config whose fields are declared."""
+  if key in CONSTRUCTOR_ARGS:
+    return UnknownKeyError(
+        tuple(path) + (key,), f"The key {key!r} does not exist: it is a "
+        f'constructor argument, not a config key; {suggestion(key, choices)}')
   return UnknownKeyError(
       tuple(path) + (key,), f'unknown key; {suggestion(key, choices)}')
+
+
+def missing_key(path: Sequence[str], key: str, choices: Iterable[str]):
+  """A key missing from an open config (one built from a plain dict)."""
+  choices = list(choices)
+  known = suggestion(key, choices) if choices else 'it has no keys yet'
+  return UnknownKeyError(
+      tuple(path) + (key,), f'The key {key!r} does not exist; {known}; '
+      'override with is_strict=False to add keys')
+
+
+def reserved_key(path: Sequence[str], key: str):
+  return UnknownKeyError(
+      tuple(path) + (key,), f'The key {key!r} is internally reserved; '
+      'it cannot be overridden')

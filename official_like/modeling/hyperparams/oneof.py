@@ -9,6 +9,7 @@ subclassing the config.
 import dataclasses
 from typing import Any, Dict, Optional
 
+from official_like.modeling.hyperparams import untyped
 from official_like.modeling.hyperparams.base_config import Config
 from official_like.modeling.hyperparams.errors import ConfigError
 from official_like.modeling.hyperparams.errors import suggestion
@@ -17,7 +18,11 @@ from official_like.modeling.hyperparams.errors import under
 
 @dataclasses.dataclass
 class OneOfConfig(Config):
-  """`type` names the selected field; `get()` returns it (None when unset)."""
+  """`type` names the selected field; `get()` returns it (None when unset).
+
+  A choice is usually a nested config, but may be a plain value (TFM allows
+  `single: int = 1`); `get()` and `as_dict()` treat both alike.
+  """
   type: Optional[str] = None
 
   @classmethod
@@ -33,26 +38,30 @@ class OneOfConfig(Config):
       raise ConfigError((name,), f'expected a Config subclass, got {config_cls!r}')
     cls._add_field(name, config_cls, config_cls)
 
-  def __setattr__(self, name: str, value: Any) -> None:
+  def _convert(self, name: str, value: Any) -> Any:
     if name == 'type' and value is not None and value not in self.options():
       if not isinstance(value, str):
-        raise ConfigError(('type',), f'expected str, got {type(value).__name__} '
+        raise ConfigError((), f'expected str, got {type(value).__name__} '
                           f'{value!r}')
-      raise ConfigError(('type',), f'unknown type {value!r}; '
+      raise ConfigError((), f'unknown type {value!r}; '
                         f"{suggestion(value, self.options(), 'types')}")
-    super().__setattr__(name, value)
+    return super()._convert(name, value)
 
-  def get(self) -> Optional[Config]:
+  def get(self, key: Optional[str] = None, value: Any = None) -> Any:
+    """The selected choice (None when unset); `get(key, value)` is Config.get."""
+    if key is not None:
+      return super().get(key, value)
     return None if self.type is None else getattr(self, self.type)
 
   def as_dict(self) -> Dict[str, Any]:
     """Only the selected choice is exported: the others are unused defaults."""
     if self.type is None:
       return {'type': None}
-    return {'type': self.type, self.type: self.get().as_dict()}
+    return {'type': self.type, self.type: untyped.export_value(self.get())}
 
   def validate(self) -> None:
     chosen = self.get()
-    if chosen is not None:
+    if isinstance(chosen, Config):
       with under(self.type):
         chosen.validate()
+    self._check_restrictions()

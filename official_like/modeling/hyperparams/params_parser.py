@@ -3,20 +3,18 @@
 `--params_override` in TFM accepts `a.b=1,c=[1,2]` lists, YAML or JSON text, and
 YAML file paths; `--config_file` accepts files. All of them end up here and
 come back as a nested dict, so every entry point has the same syntax and the
-same error messages. YAML is read with `yaml.safe_load` only.
+same error messages. YAML is read with `yaml_loader.load` only (a safe loader).
 """
 import os
 import re
 from typing import Any, Dict, List
 
-import yaml
-
+from official_like.modeling.hyperparams import yaml_loader
 from official_like.modeling.hyperparams.errors import ConfigError
 
 _KEY = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$')
 _OVERRIDE_START = re.compile(r'^\s*[A-Za-z_][A-Za-z0-9_.]*\s*=')
 _INT = re.compile(r'^[-+]?\d+$')
-_FLOAT = re.compile(r'^[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$')
 _OPEN, _CLOSE = '[{(', ']})'
 _YAML11_BOOL_WORDS = ('yes', 'no', 'on', 'off', 'y', 'n')
 _YAML_SUFFIXES = ('.yaml', '.yml', '.json')
@@ -27,7 +25,7 @@ def load_yaml_file(path: str, source: str = 'config_file') -> Dict[str, Any]:
   if not os.path.isfile(path):
     raise ConfigError((), f'{source}: file not found: {path!r}')
   with open(path, encoding='utf-8') as f:
-    return _as_mapping(_safe_load(f.read(), f'{source} {path!r}'),
+    return _as_mapping(yaml_loader.load(f.read(), f'{source} {path!r}'),
                        f'{source} {path!r}')
 
 
@@ -50,7 +48,7 @@ def parse(text: Any, source: str = 'params_override') -> Dict[str, Any]:
     return load_yaml_file(stripped, source)
   if _OVERRIDE_START.match(stripped):
     return parse_key_values(stripped, source)
-  return _as_mapping(_safe_load(stripped, source), source)
+  return _as_mapping(yaml_loader.load(stripped, source), source)
 
 
 def parse_key_values(text: str, source: str = 'params_override') -> Dict[str, Any]:
@@ -80,11 +78,11 @@ def _scalar(raw: str, source: str, key: str) -> Any:
   """One override value; only true/false are booleans (YAML 1.2), so `off` stays a string."""
   if _INT.match(raw):
     return int(raw)
-  if _FLOAT.match(raw):
+  if yaml_loader.is_float_literal(raw):
     return float(raw)
   if raw.lower() in _YAML11_BOOL_WORDS:
     return raw
-  return _safe_load(raw, f'{source} value of {key!r}') if raw else None
+  return yaml_loader.load(raw, f'{source} value of {key!r}') if raw else None
 
 
 def _split_top_level(text: str, source: str) -> List[str]:
@@ -108,16 +106,6 @@ def _split_top_level(text: str, source: str) -> List[str]:
     raise ConfigError((), f'{source}: unclosed quote or bracket in {text!r}')
   items.append(text[start:])
   return [item.strip() for item in items if item.strip()]
-
-
-def _safe_load(text: str, source: str) -> Any:
-  try:
-    return yaml.safe_load(text)
-  except yaml.YAMLError as e:
-    mark = getattr(e, 'problem_mark', None)
-    where = f' (line {mark.line + 1}, column {mark.column + 1})' if mark else ''
-    problem = getattr(e, 'problem', None) or str(e).splitlines()[0]
-    raise ConfigError((), f'{source}: invalid YAML{where}: {problem}') from e
 
 
 def _as_mapping(value: Any, source: str) -> Dict[str, Any]:

@@ -3,19 +3,28 @@
 The rule users can rely on: an `int` is accepted where a `float` is declared,
 a list is accepted where a tuple is declared (YAML has no tuples), a mapping
 builds a nested config, and nothing else changes type silently. One exception
-is documented: YAML 1.1 (PyYAML's `safe_load`) reads `1e-3` as a string, so a
-float field accepts a string that is a float literal.
+is documented: a float field accepts a float-literal string (see
+`yaml_loader.is_float_literal`), because YAML 1.1 reads `1e-3` as a string.
+
+As in TFM, `Tuple[X]` means "a tuple of X of any length", like
+`Tuple[X, ...]`; only `Tuple[X, Y, ...]` with two or more item types fixes
+the length. A config stored in a field is a copy, so a default shared by the
+class (TFM writes `Tuple[Cfg, ...] = (Cfg(),)`) is never mutated through an
+instance.
+
+Nested configs are recognised by protocol (a class with `override` and
+`as_dict`), so this module does not import `base_config`.
 """
 import collections.abc
-import re
+import copy
 import types
 import typing
 from typing import Any, Sequence
 
 from official_like.modeling.hyperparams.errors import ConfigTypeError
 from official_like.modeling.hyperparams.errors import under
+from official_like.modeling.hyperparams.yaml_loader import is_float_literal
 
-_FLOAT_LITERAL = re.compile(r'^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$')
 _SEQUENCE_ORIGINS = (list, tuple, collections.abc.Sequence)
 _MAPPING_ORIGINS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
 
@@ -39,9 +48,10 @@ def type_name(hint: Any) -> str:
   return str(hint).replace('typing.', '')
 
 
-def _config_class():
-  from official_like.modeling.hyperparams.base_config import Config  # pylint: disable=g-import-not-at-top
-  return Config
+def is_config_class(hint: Any) -> bool:
+  """True for a class built from a mapping that merges and exports like a config."""
+  return isinstance(hint, type) and all(
+      callable(getattr(hint, name, None)) for name in ('override', 'as_dict'))
 
 
 def _mismatch(value, hint, path) -> ConfigTypeError:
@@ -103,7 +113,7 @@ def _coerce_sequence(value, origin, args, hint, path):
   if isinstance(value, (str, bytes)) or not isinstance(
       value, (list, tuple)):
     raise _mismatch(value, hint, path)
-  if origin is tuple and args and args[-1] is not Ellipsis:
+  if origin is tuple and len(args) > 1 and args[-1] is not Ellipsis:
     if len(args) != len(value):
       raise ConfigTypeError(
           path, f'expected {type_name(hint)} of length {len(args)}, '
@@ -118,10 +128,11 @@ def _coerce_sequence(value, origin, args, hint, path):
 
 
 def _coerce_class(value, cls, path):
-  config_cls = _config_class()
-  if issubclass(cls, config_cls):
+  if is_config_class(cls):
+    if value is None:  # An absent section, as TFM allows (e.g. no train_data).
+      return None
     if isinstance(value, cls):
-      return value
+      return copy.deepcopy(value)
     if isinstance(value, collections.abc.Mapping):
       with under(*path):
         return cls(value)
@@ -137,7 +148,7 @@ def _coerce_class(value, cls, path):
   if cls is float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
       return float(value)
-    if isinstance(value, str) and _FLOAT_LITERAL.match(value.strip()):
+    if is_float_literal(value):
       return float(value)
     raise _mismatch(value, cls, path)
   if isinstance(value, cls):

@@ -33,7 +33,8 @@ restart the second-moment schedule):
    and `M` replaces `alpha U` (momentum over the scaled step, as in T5 and
    fairseq).
 6. Decoupled weight decay when `weight_decay` is set and the variable name
-   matches `include_in_weight_decay` (a regex; None means every variable):
+   (in full, e.g. `dense/kernel:0`; see `_names`) matches
+   `include_in_weight_decay` (a regex or a list; None means every variable):
    `lr * weight_decay * w`, from the same `w` as the step, scaled by the
    relative step only, not the parameter scale.
 7. `w -= alpha U` (or `M`), plus the decay.
@@ -118,7 +119,7 @@ class Adafactor(tf_keras.optimizers.legacy.Optimizer):
     if not self.weight_decay:
       return False
     return (self.include_in_weight_decay is None or _names.matches_any(
-        _names.variable_name(var), [self.include_in_weight_decay]))
+        _names.canonical_name(var.name), self.include_in_weight_decay))
 
   def _create_slots(self, var_list):
     for var in var_list:

@@ -12,7 +12,8 @@ about `lr` times its own norm. Numerically identical to TFM's `LAMB`.
 Weight decay is added for every name not matching
 `exclude_from_weight_decay` (a zero rate simply adds nothing). Names matching
 `exclude_from_layer_adaptation` (defaulting to `exclude_from_weight_decay`
-when empty) take the plain `lr * update` step.
+when empty) take the plain `lr * update` step. As in TFM, patterns see the
+name without its `:0`, e.g. `dense/kernel` (see `_names`).
 """
 import tensorflow as tf
 import tf_keras
@@ -81,12 +82,25 @@ class LAMB(tf_keras.optimizers.legacy.Optimizer):
     m_hat = m / (1.0 - c['beta_1_power'])
     v_hat = v / (1.0 - c['beta_2_power'])
     update = m_hat / (tf.sqrt(v_hat) + c['epsilon'])
-    name = _names.variable_name(var)
-    if not _names.matches_any(name, self.exclude_from_weight_decay):
+    if self._do_use_weight_decay(var.name):
       update += c['weight_decay_rate'] * var
-    if _names.matches_any(name, self.exclude_from_layer_adaptation):
+    if not self._do_layer_adaptation(var.name):
       return c['lr_t'] * update
     return lars.trust_ratio(var, update) * c['lr_t'] * update
+
+  def _get_variable_name(self, param_name):
+    """The name patterns are matched against (TFM's helper of the same name)."""
+    return _names.lamb_name(param_name)
+
+  def _do_use_weight_decay(self, param_name):
+    """False when `param_name` matches exclude_from_weight_decay."""
+    return not _names.matches_any(self._get_variable_name(param_name),
+                                  self.exclude_from_weight_decay)
+
+  def _do_layer_adaptation(self, param_name):
+    """False when `param_name` matches exclude_from_layer_adaptation."""
+    return not _names.matches_any(self._get_variable_name(param_name),
+                                  self.exclude_from_layer_adaptation)
 
   def _resource_apply_dense(self, grad, var, apply_state=None):
     c = self._coefficients(var, apply_state)

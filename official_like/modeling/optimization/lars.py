@@ -18,7 +18,8 @@ the name matches `exclude_from_weight_decay`):
   direction and the rate applied afterwards.
 
 Names matching `exclude_from_layer_adaptation` (defaulting to
-`exclude_from_weight_decay` when empty) use a ratio of 1. Sparse gradients are
+`exclude_from_weight_decay` when empty) use a ratio of 1. As in TFM, patterns
+see the full name, e.g. `dense/kernel:0` (see `_names`). Sparse gradients are
 not supported.
 """
 import tensorflow as tf
@@ -75,8 +76,18 @@ class LARS(tf_keras.optimizers.legacy.Optimizer):
     for var in var_list:
       self.add_slot(var, 'momentum')
 
-  def _ratio(self, var, update, name):
-    if _names.matches_any(name, self.exclude_from_layer_adaptation):
+  def _use_weight_decay(self, param_name):
+    """Whether `param_name` gets L2 decay (TFM's helper of the same name)."""
+    return bool(self.weight_decay_rate) and not _names.matches_any(
+        _names.canonical_name(param_name), self.exclude_from_weight_decay)
+
+  def _do_layer_adaptation(self, param_name):
+    """False when `param_name` matches exclude_from_layer_adaptation."""
+    return not _names.matches_any(_names.canonical_name(param_name),
+                                  self.exclude_from_layer_adaptation)
+
+  def _ratio(self, var, update):
+    if not self._do_layer_adaptation(var.name):
       return 1.0
     return trust_ratio(var, update, self.eeta)
 
@@ -84,20 +95,18 @@ class LARS(tf_keras.optimizers.legacy.Optimizer):
     key = (var.device, var.dtype.base_dtype)
     lr = ((apply_state or {}).get(key) or
           self._fallback_apply_state(*key))['lr_t']
-    name = _names.variable_name(var)
-    if self.weight_decay_rate and not _names.matches_any(
-        name, self.exclude_from_weight_decay):
+    if self._use_weight_decay(var.name):
       grad += self.weight_decay_rate * var
 
     if self.classic_momentum:
-      step = lr * self._ratio(var, grad, name) * grad
+      step = lr * self._ratio(var, grad) * grad
     else:
       step = grad
     v = self.get_slot(var, 'momentum')
     next_v = self.momentum * v + step
     update = self.momentum * next_v + step if self.nesterov else next_v
     if not self.classic_momentum:
-      update = self._ratio(var, update, name) * lr * update
+      update = self._ratio(var, update) * lr * update
     return tf.group(var.assign(var - update, use_locking=self._use_locking),
                     v.assign(next_v, use_locking=self._use_locking))
 

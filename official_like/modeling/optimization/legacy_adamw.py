@@ -7,9 +7,10 @@ shrinks the chosen weights directly, `w -= lr(t) * weight_decay_rate * w`
 (the raw learning rate, without Adam's bias correction), and then takes the
 ordinary Adam step. This reproduces TFM's `AdamWeightDecay` number for number.
 
-Which weights decay: none when `weight_decay_rate` is 0; otherwise a name
-matching `include_in_weight_decay` always decays, else a name matching
-`exclude_from_weight_decay` does not, else it does (see `_names`).
+Which weights decay (`_do_use_weight_decay`, TFM's rule): none when
+`weight_decay_rate` is 0; otherwise a name matching `include_in_weight_decay`
+always decays, else a name matching `exclude_from_weight_decay` does not,
+else it does. Patterns see the full name, e.g. `dense/kernel:0` (see `_names`).
 
 Gradient clipping happens twice, on purpose. `gradient_clip_norm` (1.0 by
 default, as in BERT) clips by global norm *before* cross-replica aggregation,
@@ -65,17 +66,18 @@ class AdamWeightDecay(tf_keras.optimizers.legacy.Adam):
     apply_state[(var_device, var_dtype)]['weight_decay_rate'] = tf.cast(
         self.weight_decay_rate, var_dtype)
 
-  def _decays(self, var):
+  def _do_use_weight_decay(self, param_name):
+    """Whether the variable named `param_name` is decayed (see module doc)."""
     if not self.weight_decay_rate:
       return False
-    name = _names.variable_name(var)
+    name = _names.canonical_name(param_name)
     if _names.matches_any(name, self.include_in_weight_decay):
       return True
     return not _names.matches_any(name, self.exclude_from_weight_decay)
 
   def _decay_weights(self, var, apply_state):
     """Shrinks `var` in place; the Adam step must run after this."""
-    if not self._decays(var):
+    if not self._do_use_weight_decay(var.name):
       return tf.no_op()
     key = (var.device, var.dtype.base_dtype)
     coefficients = ((apply_state or {}).get(key) or

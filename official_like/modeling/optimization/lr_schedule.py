@@ -18,6 +18,9 @@ float32, even when hyperparameters arrive as Python ints.
 Each class is a dataclass whose fields are its constructor arguments; that
 single list drives `__init__`, `get_config` and `from_config`, and all classes
 are registered for Keras serialization under the package `official_like`.
+The four `...WithOffset` classes that wrap a Keras schedule name it in
+`base_lr_class`, as TFM's do: `cls(offset=k, **kw)(step)` equals
+`cls.base_lr_class(**kw)(step - k)`.
 """
 import dataclasses
 import math
@@ -25,6 +28,8 @@ from typing import Any, Optional, Sequence, Union
 
 import tensorflow as tf
 import tf_keras
+
+from official_like.modeling.optimization.configs import rules
 
 _keras_schedules = tf_keras.optimizers.schedules
 LearningRateSchedule = _keras_schedules.LearningRateSchedule
@@ -34,10 +39,24 @@ def _schedule(cls):
   """Makes `cls` a Keras-serializable dataclass.
 
   `eq=False` keeps identity hashing, which Keras and tf.function rely on.
+  The generated `__init__` gets a docstring, so help() explains the
+  arguments instead of showing none.
   """
   cls = dataclasses.dataclass(eq=False)(cls)
-  return tf_keras.utils.register_keras_serializable(package="official_like")(
+  cls.__init__.__doc__ = _init_doc(cls)
+  return tf_keras.utils.register_keras_serializable(package='official_like')(
       cls)
+
+
+def _init_doc(cls) -> str:
+  names = ', '.join(f.name for f in dataclasses.fields(cls))
+  doc = (f'Stores the arguments ({names}) and computes nothing, so the '
+         'schedule can be built eagerly and called inside any tf.function.')
+  base = cls.__dict__.get('base_lr_class')
+  if base is not None:
+    doc += (f" Takes the arguments of Keras' `{base.__name__}` plus `offset`; "
+            f'`lr(step)` is `{base.__name__}(...)(step - offset)`.')
+  return doc
 
 
 def _f32(value):
@@ -83,7 +102,7 @@ class ConstantLearningRate(_ShiftedSchedule):
   """
 
   learning_rate: float
-  name: str = "Constant"
+  name: str = 'Constant'
 
   def _decay(self, step):
     return tf.fill(tf.shape(step), _f32(self.learning_rate))
@@ -96,17 +115,14 @@ class PiecewiseConstantDecayWithOffset(_ShiftedSchedule):
   Boundaries must be increasing; they are compared in float32, as Keras does.
   """
 
+  base_lr_class = _keras_schedules.PiecewiseConstantDecay
   boundaries: Sequence[Union[int, float]]
   values: Sequence[float]
   offset: int = 0
   name: Optional[str] = None
 
   def __post_init__(self):
-    if len(self.boundaries) != len(self.values) - 1:
-      raise ValueError(
-          "PiecewiseConstantDecayWithOffset needs one more value than "
-          f"boundaries, got boundaries={self.boundaries}, "
-          f"values={self.values}.")
+    rules.piecewise(self.boundaries, self.values)
 
   def _decay(self, step):
     passed = tf.expand_dims(step, -1) > _f32(self.boundaries)
@@ -125,6 +141,7 @@ class PolynomialDecayWithOffset(_ShiftedSchedule):
   can overshoot, and the rate jumps up a step early -- in TFM and Keras alike.
   """
 
+  base_lr_class = _keras_schedules.PolynomialDecay
   initial_learning_rate: float
   decay_steps: int
   end_learning_rate: float = 0.0001
@@ -150,6 +167,7 @@ class PolynomialDecayWithOffset(_ShiftedSchedule):
 class ExponentialDecayWithOffset(_ShiftedSchedule):
   """Keras' `ExponentialDecay` of `step - offset`; `staircase=None` is False."""
 
+  base_lr_class = _keras_schedules.ExponentialDecay
   initial_learning_rate: float
   decay_steps: int
   decay_rate: float
@@ -175,6 +193,7 @@ class CosineDecayWithOffset(_ShiftedSchedule):
   itself, i.e. the rate rises towards the peak.
   """
 
+  base_lr_class = _keras_schedules.CosineDecay
   initial_learning_rate: float
   decay_steps: int
   alpha: float = 0.0
@@ -207,7 +226,7 @@ class DirectPowerDecay(_ShiftedSchedule):
 
   initial_learning_rate: float
   power: float = 1.0
-  name: str = "DirectPowerDecay"
+  name: str = 'DirectPowerDecay'
 
   def _decay(self, step):
     return _power_law(self.initial_learning_rate, step, self.power)
@@ -227,7 +246,7 @@ class PowerAndLinearDecay(_ShiftedSchedule):
   power: float = 1.0
   linear_decay_fraction: float = 0.1
   offset: int = 0
-  name: str = "PowerAndLinearDecay"
+  name: str = 'PowerAndLinearDecay'
 
   def _decay(self, step):
     rate = _power_law(self.initial_learning_rate, step, self.power)
@@ -250,7 +269,7 @@ class PowerDecayWithOffset(_ShiftedSchedule):
   power: float = 1.0
   offset: int = 0
   pre_offset_learning_rate: float = 1.0e6
-  name: str = "PowerDecayWithOffset"
+  name: str = 'PowerDecayWithOffset'
 
   def _decay(self, step):
     cap = _f32(self.pre_offset_learning_rate)
@@ -271,13 +290,10 @@ class StepCosineDecayWithOffset(_ShiftedSchedule):
   boundaries: Sequence[Union[int, float]]
   values: Sequence[float]
   offset: int = 0
-  name: str = "StepCosineDecayWithOffset"
+  name: str = 'StepCosineDecayWithOffset'
 
   def __post_init__(self):
-    if not self.values or len(self.boundaries) != len(self.values):
-      raise ValueError(
-          "StepCosineDecayWithOffset needs as many boundaries as (>= 1) "
-          f"values, got boundaries={self.boundaries}, values={self.values}.")
+    rules.step_cosine(self.boundaries, self.values)
 
   def _decay(self, step):
     bounds, highs = list(self.boundaries), list(self.values)
@@ -316,16 +332,16 @@ class _Warmup(_Schedule):
   def get_config(self) -> dict[str, Any]:
     config = super().get_config()
     if isinstance(self.after_warmup_lr_sched, LearningRateSchedule):
-      config["after_warmup_lr_sched"] = _keras_schedules.serialize(
+      config['after_warmup_lr_sched'] = _keras_schedules.serialize(
           self.after_warmup_lr_sched)
     return config
 
   @classmethod
   def from_config(cls, config):
     config = dict(config)
-    if isinstance(config["after_warmup_lr_sched"], dict):
-      config["after_warmup_lr_sched"] = _keras_schedules.deserialize(
-          config["after_warmup_lr_sched"])
+    if isinstance(config['after_warmup_lr_sched'], dict):
+      config['after_warmup_lr_sched'] = _keras_schedules.deserialize(
+          config['after_warmup_lr_sched'])
     return cls(**config)
 
   def _ramp(self, step, warmup_steps, end):
@@ -356,7 +372,7 @@ class PolynomialWarmUp(_Warmup):
   after_warmup_lr_sched: Union[LearningRateSchedule, float]
   warmup_steps: int
   power: float = 1.0
-  name: str = "PolynomialWarmup"
+  name: str = 'PolynomialWarmup'
 
   def _ramp(self, step, warmup_steps, end):
     return end * tf.pow(tf.maximum(step, 1.0) / warmup_steps, self.power)

@@ -5,7 +5,12 @@ reported before TensorFlow builds anything. `build_learning_rate()` always
 returns a Keras `LearningRateSchedule` (TFM returns a bare float for
 `constant`); the value is the same and `lr(step)` then works for every type,
 which the trainer relies on to log the learning rate.
+
+TFM's module-level names live here too: the tables `LEGACY_OPTIMIZERS_CLS`,
+`NEW_OPTIMIZERS_CLS`, `SHARED_OPTIMIZERS`, `LR_CLS`, `WARMUP_CLS` and
+`register_optimizer_cls` (defined in `registry`).
 """
+import logging
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import gin
@@ -14,8 +19,13 @@ import tf_keras
 
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.optimization import ema_optimizer
-from official_like.modeling.optimization import registry
 from official_like.modeling.optimization.configs import optimization_config as cfg
+from official_like.modeling.optimization.registry import LEGACY_OPTIMIZERS_CLS
+from official_like.modeling.optimization.registry import LR_CLS
+from official_like.modeling.optimization.registry import NEW_OPTIMIZERS_CLS
+from official_like.modeling.optimization.registry import register_optimizer_cls  # pylint: disable=unused-import
+from official_like.modeling.optimization.registry import SHARED_OPTIMIZERS  # pylint: disable=unused-import
+from official_like.modeling.optimization.registry import WARMUP_CLS
 
 GradsAndVars = List[Tuple[tf.Tensor, tf.Variable]]
 _CLIP_KEYS = ('clipnorm', 'clipvalue', 'global_clipnorm')
@@ -41,9 +51,9 @@ class OptimizerFactory:
 
   def build_learning_rate(self) -> tf_keras.optimizers.schedules.LearningRateSchedule:
     """The schedule, with the warmup (if any) replacing its first warmup_steps."""
-    lr = registry.LEARNING_RATES[self._lr_type](**self._lr_config.as_dict())
+    lr = LR_CLS[self._lr_type](**self._lr_config.as_dict())
     if self._warmup_config is not None:
-      lr = registry.WARMUPS[self._warmup_type](lr, **self._warmup_config.as_dict())
+      lr = WARMUP_CLS[self._warmup_type](lr, **self._warmup_config.as_dict())
     return lr
 
   @gin.configurable(module='official_like.OptimizerFactory')
@@ -74,14 +84,14 @@ class OptimizerFactory:
       kwargs['gradient_transformers'] = list(gradient_transformers)
 
     if use_legacy_optimizer:
-      optimizer = registry.LEGACY_OPTIMIZERS[self._optimizer_type](**kwargs)
+      optimizer = LEGACY_OPTIMIZERS_CLS[self._optimizer_type](**kwargs)
     else:
       if kwargs.pop('decay', 0.0):
         raise ConfigError(('optimizer', self._optimizer_type, 'decay'),
                           'is not supported by the new Keras optimizers '
                           '(use_legacy_optimizer=False); express the decay in '
                           'learning_rate or use the legacy optimizer')
-      optimizer = registry.NEW_OPTIMIZERS[self._optimizer_type](**kwargs)
+      optimizer = NEW_OPTIMIZERS_CLS[self._optimizer_type](**kwargs)
 
     if self._ema_config is not None:
       if not use_legacy_optimizer:
@@ -89,6 +99,7 @@ class OptimizerFactory:
                           'use_legacy_optimizer=True or remove ema')
       optimizer = ema_optimizer.ExponentialMovingAverage(
           optimizer, **self._ema_config.as_dict())
+    _warn_if_clipvalue_is_ignored(optimizer)
     if postprocessor is not None:
       optimizer = postprocessor(optimizer)
     if not isinstance(optimizer, (tf_keras.optimizers.Optimizer,
@@ -96,3 +107,21 @@ class OptimizerFactory:
       raise TypeError('build_optimizer: postprocessor returned '
                       f'{type(optimizer).__name__}, not a tf_keras optimizer')
     return optimizer
+
+
+def _warn_if_clipvalue_is_ignored(optimizer) -> None:
+  """Keras accepts clipvalue with a norm clip, but its new optimizers drop it.
+
+  They apply only the first of clipnorm, global_clipnorm and clipvalue that
+  is set (the legacy ones apply all three). TFM passes such configs on as
+  they are, so do we; the log says what actually happens.
+  """
+  if not isinstance(optimizer, tf_keras.optimizers.Optimizer):
+    return
+  norm = optimizer.clipnorm or optimizer.global_clipnorm
+  if optimizer.clipvalue and norm:
+    logging.getLogger(__name__).warning(
+        '%s: clipvalue=%s is ignored by the new Keras optimizers because a '
+        'norm clip (%s) is set; set one of them to null, or use a legacy '
+        'optimizer to apply both.', type(optimizer).__name__,
+        optimizer.clipvalue, norm)

@@ -1,8 +1,12 @@
 """Name -> implementation tables for optimizers, schedules and warmups.
 
-Registering a new component is one call: it adds the config class as a new
-choice of the matching oneof config (so YAML can select it by `type`) and the
+The tables carry TFM's names (`LEGACY_OPTIMIZERS_CLS`, `NEW_OPTIMIZERS_CLS`,
+`LR_CLS`, `WARMUP_CLS`; `optimizer_factory` re-exports them). Registering a
+new component is one call: it adds the config class as a new choice of the
+matching oneof config (so YAML can select it by `type`) and the
 implementation to the factory's table. Every call also works as a decorator.
+TFM's `register_optimizer_cls` is kept for code that subclasses the configs
+itself and only needs the class in a table.
 """
 from typing import Callable, Dict, Optional
 
@@ -21,7 +25,7 @@ _legacy = tf_keras.optimizers.legacy
 _new = tf_keras.optimizers
 
 # Optimizers whose class does not depend on `use_legacy_optimizer`.
-_SHARED = {
+SHARED_OPTIMIZERS: Dict[str, type] = {
     'sgd_experimental': _new.SGD,
     'adam_experimental': _new.Adam,
     'adamw': legacy_adamw.AdamWeightDecay,
@@ -31,14 +35,14 @@ _SHARED = {
     'adafactor': adafactor.Adafactor,
     'adafactor_keras': _new.Adafactor,
 }
-LEGACY_OPTIMIZERS: Dict[str, type] = {
+LEGACY_OPTIMIZERS_CLS: Dict[str, type] = {
     'sgd': _legacy.SGD, 'adam': _legacy.Adam, 'rmsprop': _legacy.RMSprop,
-    'adagrad': _legacy.Adagrad, **_SHARED}
-NEW_OPTIMIZERS: Dict[str, type] = {
+    'adagrad': _legacy.Adagrad, **SHARED_OPTIMIZERS}
+NEW_OPTIMIZERS_CLS: Dict[str, type] = {
     'sgd': _new.SGD, 'adam': _new.Adam, 'rmsprop': _new.RMSprop,
-    'adagrad': _new.Adagrad, **_SHARED}
+    'adagrad': _new.Adagrad, **SHARED_OPTIMIZERS}
 
-LEARNING_RATES: Dict[str, type] = {
+LR_CLS: Dict[str, type] = {
     'constant': lr_schedule.ConstantLearningRate,
     'stepwise': lr_schedule.PiecewiseConstantDecayWithOffset,
     'polynomial': lr_schedule.PolynomialDecayWithOffset,
@@ -50,7 +54,7 @@ LEARNING_RATES: Dict[str, type] = {
     'step_cosine_with_offset': lr_schedule.StepCosineDecayWithOffset,
 }
 
-WARMUPS: Dict[str, type] = {
+WARMUP_CLS: Dict[str, type] = {
     'linear': lr_schedule.LinearWarmup,
     'polynomial': lr_schedule.PolynomialWarmUp,
 }
@@ -60,7 +64,7 @@ def _register(kind: str, oneof_cls, tables, name: str, config_cls, impl):
   def add(impl_cls):
     if not isinstance(name, str) or not name.isidentifier():
       raise ConfigError((), f'{kind} name must be an identifier, got {name!r}')
-    if name in oneof_cls.field_types():
+    if name in oneof_cls.field_types() or any(name in t for t in tables):
       raise ConfigError((), f'{kind} type {name!r} is already registered; '
                         f'taken: {", ".join(oneof_cls.options())}')
     if hasattr(oneof_cls, name):
@@ -80,18 +84,36 @@ def register_optimizer(name: str, config_cls: type,
                        optimizer_cls: Optional[type] = None) -> Callable:
   """Makes `optimizer.type: name` build `optimizer_cls(**config, learning_rate=lr)`."""
   return _register('optimizer', cfg.OptimizerConfig,
-                   (LEGACY_OPTIMIZERS, NEW_OPTIMIZERS), name, config_cls, optimizer_cls)
+                   (LEGACY_OPTIMIZERS_CLS, NEW_OPTIMIZERS_CLS), name, config_cls,
+                   optimizer_cls)
 
 
 def register_learning_rate(name: str, config_cls: type,
                            schedule_cls: Optional[type] = None) -> Callable:
   """Makes `learning_rate.type: name` build `schedule_cls(**config)`."""
-  return _register('learning_rate', cfg.LrConfig, (LEARNING_RATES,), name,
+  return _register('learning_rate', cfg.LrConfig, (LR_CLS,), name,
                    config_cls, schedule_cls)
 
 
 def register_warmup(name: str, config_cls: type,
                     warmup_cls: Optional[type] = None) -> Callable:
   """Makes `warmup.type: name` build `warmup_cls(schedule, **config)`."""
-  return _register('warmup', cfg.WarmupConfig, (WARMUPS,), name, config_cls,
+  return _register('warmup', cfg.WarmupConfig, (WARMUP_CLS,), name, config_cls,
                    warmup_cls)
+
+
+def register_optimizer_cls(key: str, optimizer_cls: type,
+                           use_legacy_optimizer: bool = True) -> None:
+  """Adds `optimizer_cls` to one table only, as TFM's function does.
+
+  The config side is the caller's: a subclass of `OptimizerConfig` with a
+  field named `key`. `register_optimizer` does both halves at once.
+  """
+  if use_legacy_optimizer:
+    table_name, table = 'LEGACY_OPTIMIZERS_CLS', LEGACY_OPTIMIZERS_CLS
+  else:
+    table_name, table = 'NEW_OPTIMIZERS_CLS', NEW_OPTIMIZERS_CLS
+  if key in table:
+    raise ConfigError((), f'{key} already registered in {table_name}; '
+                      'pick another name')
+  table[key] = optimizer_cls

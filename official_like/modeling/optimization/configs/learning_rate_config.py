@@ -8,7 +8,7 @@ import dataclasses
 from typing import ClassVar, List, Optional, Tuple
 
 from official_like.modeling.hyperparams import Config
-from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.optimization.configs import rules
 
 
 @dataclasses.dataclass
@@ -19,21 +19,9 @@ class _ScheduleConfig(Config):
 
   def validate(self):
     super().validate()
-    for key in self.required:
-      if getattr(self, key) is None:
-        raise ConfigError((key,), f"is required by the '{self.name}' schedule")
+    rules.require(self, f"the '{self.name}' schedule")
     for key in self.positive:
-      value = getattr(self, key)
-      if value is not None and value <= 0:
-        raise ConfigError((key,), f'must be > 0, got {value}')
-
-
-def _increasing(config: Config) -> None:
-  b = config.boundaries
-  for i in range(1, len(b)):
-    if b[i] <= b[i - 1]:
-      raise ConfigError(('boundaries',), f'must be strictly increasing; '
-                        f'boundaries[{i}]={b[i]} <= boundaries[{i - 1}]={b[i - 1]} in {b}')
+      rules.positive(key, getattr(self, key))
 
 
 @dataclasses.dataclass
@@ -53,11 +41,7 @@ class StepwiseLrConfig(_ScheduleConfig):
 
   def validate(self):
     super().validate()
-    if len(self.values) != len(self.boundaries) + 1:
-      raise ConfigError(('values',), 'must have one more entry than boundaries; '
-                        f'got {len(self.values)} values for '
-                        f'{len(self.boundaries)} boundaries')
-    _increasing(self)
+    rules.piecewise(self.boundaries, self.values)
 
 
 @dataclasses.dataclass
@@ -117,9 +101,7 @@ class PowerAndLinearDecayLrConfig(_ScheduleConfig):
 
   def validate(self):
     super().validate()
-    if not 0.0 <= self.linear_decay_fraction <= 1.0:
-      raise ConfigError(('linear_decay_fraction',),
-                        f'must be in [0, 1], got {self.linear_decay_fraction}')
+    rules.unit_interval('linear_decay_fraction', self.linear_decay_fraction)
 
 
 @dataclasses.dataclass
@@ -143,11 +125,7 @@ class StepCosineLrConfig(_ScheduleConfig):
 
   def validate(self):
     super().validate()
-    if not self.values or len(self.values) != len(self.boundaries):
-      raise ConfigError(('values',), 'must be non-empty and have as many entries '
-                        f'as boundaries; got {len(self.values)} values for '
-                        f'{len(self.boundaries)} boundaries')
-    _increasing(self)
+    rules.step_cosine(self.boundaries, self.values)
 
 
 @dataclasses.dataclass
@@ -157,8 +135,7 @@ class _WarmupConfig(_ScheduleConfig):
 
   def validate(self):
     super().validate()
-    if self.warmup_steps < 0:
-      raise ConfigError(('warmup_steps',), f'must be >= 0, got {self.warmup_steps}')
+    rules.in_range('warmup_steps', self.warmup_steps, 0)
 
 
 @dataclasses.dataclass

@@ -2,10 +2,12 @@
 
 Built exactly as on TFM's optimization page:
 `OptimizationConfig({'optimizer': {'type': 'sgd', ...}, 'learning_rate': ...})`.
-When built from a mapping, the selected components are checked at once; the
-rule that `optimizer` and `learning_rate` must be chosen is checked by
-`validate()` (the factory calls it), so partial configs can still be built up
-step by step.
+Every override checks the selected components that are complete, so a wrong
+value is reported where it was written. What a config may still lack -- a
+schedule's required fields, or `optimizer` and `learning_rate` themselves --
+is only demanded by `validate()` (the factory calls it): TFM configs are
+often built from defaults like `{'polynomial': {}}` and filled in by later
+overrides.
 """
 import dataclasses
 from typing import Optional
@@ -17,6 +19,7 @@ from official_like.modeling.hyperparams.errors import suggestion
 from official_like.modeling.hyperparams.errors import under
 from official_like.modeling.optimization.configs import learning_rate_config as lr_cfg
 from official_like.modeling.optimization.configs import optimizer_config as opt_cfg
+from official_like.modeling.optimization.configs import rules
 
 
 def _field(cls):
@@ -84,9 +87,11 @@ class OptimizationConfig(Config):
 
   def _check_override(self):
     for name in ('optimizer', 'learning_rate', 'warmup', 'ema'):
-      if getattr(self, name) is not None:
+      part = getattr(self, name)
+      chosen = part.get() if isinstance(part, OneOfConfig) else part
+      if chosen is not None and not rules.missing(chosen):
         with under(name):
-          getattr(self, name).validate()
+          part.validate()
 
   def validate(self):
     for name in ('optimizer', 'learning_rate'):

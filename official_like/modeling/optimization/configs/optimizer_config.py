@@ -2,47 +2,35 @@
 
 Each class maps 1:1 onto the keyword arguments of its optimizer's
 constructor, so a TFM optimization YAML loads unchanged and the factory can
-pass `config.as_dict()` straight through.
+pass `config.as_dict()` straight through. The regex-list fields also take a
+single string, as TFM's ViT configs write them; see `_names` for matching.
 """
 import dataclasses
-from typing import List, Optional
+from typing import List, Optional, Union
 
 from official_like.modeling.hyperparams import Config
-from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.optimization.configs import rules
+
+_Patterns = Optional[Union[str, List[str]]]
 
 
 @dataclasses.dataclass
 class BaseOptimizerConfig(Config):
-  """Gradient clipping shared by every optimizer; at most one may be set."""
+  """Gradient clipping shared by every optimizer (Keras' rules, see `rules`).
+
+  Also compiles every regex-list field, so a bad pattern is reported with its
+  key instead of failing inside the first training step.
+  """
   clipnorm: Optional[float] = None
   clipvalue: Optional[float] = None
   global_clipnorm: Optional[float] = None
 
   def validate(self):
     super().validate()
-    clip = {k: getattr(self, k) for k in ('clipnorm', 'clipvalue', 'global_clipnorm')}
-    for key, value in clip.items():
-      if value is not None and value <= 0:
-        raise ConfigError((key,), f'must be > 0 when set, got {value}')
-    chosen = sorted(k for k, v in clip.items() if v is not None)
-    if len(chosen) > 1:
-      raise ConfigError((chosen[1],), 'at most one of clipnorm, clipvalue, '
-                        f"global_clipnorm may be set; got {', '.join(chosen)}")
-
-
-def _check_range(config, key, low, high, low_open=False, high_open=True):
-  """Raises unless low <(=) config.key <(=) high."""
-  value = getattr(config, key)
-  if value is None:
-    return
-  ok_low = value > low if low_open else value >= low
-  ok_high = value < high if high_open else value <= high
-  if not (ok_low and ok_high):
-    left, right = '(' if low_open else '[', ')' if high_open else ']'
-    raise ConfigError((key,), f'must be in {left}{low}, {high}{right}, got {value}')
-
-
-_INF = float('inf')
+    rules.clip_options(self.clipnorm, self.clipvalue, self.global_clipnorm)
+    for key, hint in self.field_types().items():
+      if hint == _Patterns:
+        rules.regex_patterns(key, getattr(self, key))
 
 
 @dataclasses.dataclass
@@ -54,8 +42,8 @@ class SGDConfig(BaseOptimizerConfig):
 
   def validate(self):
     super().validate()
-    _check_range(self, 'momentum', 0.0, 1.0, high_open=False)
-    _check_range(self, 'decay', 0.0, _INF)
+    rules.unit_interval('momentum', self.momentum)
+    rules.in_range('decay', self.decay, 0.0)
 
 
 @dataclasses.dataclass
@@ -67,7 +55,7 @@ class SGDExperimentalConfig(BaseOptimizerConfig):
 
   def validate(self):
     super().validate()
-    _check_range(self, 'momentum', 0.0, 1.0, high_open=False)
+    rules.unit_interval('momentum', self.momentum)
 
 
 @dataclasses.dataclass
@@ -80,8 +68,8 @@ class RMSPropConfig(BaseOptimizerConfig):
 
   def validate(self):
     super().validate()
-    _check_range(self, 'rho', 0.0, 1.0, high_open=False)
-    _check_range(self, 'momentum', 0.0, 1.0, high_open=False)
+    rules.unit_interval('rho', self.rho)
+    rules.unit_interval('momentum', self.momentum)
 
 
 @dataclasses.dataclass
@@ -92,7 +80,7 @@ class AdagradConfig(BaseOptimizerConfig):
 
   def validate(self):
     super().validate()
-    _check_range(self, 'initial_accumulator_value', 0.0, _INF)
+    rules.in_range('initial_accumulator_value', self.initial_accumulator_value, 0.0)
 
 
 @dataclasses.dataclass
@@ -101,9 +89,9 @@ class _AdamMoments(BaseOptimizerConfig):
 
   def validate(self):
     super().validate()
-    _check_range(self, 'beta_1', 0.0, 1.0)
-    _check_range(self, 'beta_2', 0.0, 1.0)
-    _check_range(self, 'epsilon', 0.0, _INF)
+    rules.unit_interval('beta_1', self.beta_1, high_open=True)
+    rules.unit_interval('beta_2', self.beta_2, high_open=True)
+    rules.in_range('epsilon', self.epsilon, 0.0)
 
 
 @dataclasses.dataclass
@@ -125,14 +113,14 @@ class AdamExperimentalConfig(AdamConfig):
 class AdamWeightDecayConfig(AdamConfig):
   name: str = 'AdamWeightDecay'
   weight_decay_rate: float = 0.0
-  include_in_weight_decay: Optional[List[str]] = None
-  exclude_from_weight_decay: Optional[List[str]] = None
+  include_in_weight_decay: _Patterns = None
+  exclude_from_weight_decay: _Patterns = None
   gradient_clip_norm: float = 1.0
 
   def validate(self):
     super().validate()
-    _check_range(self, 'weight_decay_rate', 0.0, _INF)
-    _check_range(self, 'gradient_clip_norm', 0.0, _INF)
+    rules.in_range('weight_decay_rate', self.weight_decay_rate, 0.0)
+    rules.in_range('gradient_clip_norm', self.gradient_clip_norm, 0.0)
 
 
 @dataclasses.dataclass
@@ -144,7 +132,7 @@ class AdamWeightDecayExperimentalConfig(AdamConfig):
 
   def validate(self):
     super().validate()
-    _check_range(self, 'weight_decay', 0.0, _INF)
+    rules.in_range('weight_decay', self.weight_decay, 0.0)
 
 
 @dataclasses.dataclass
@@ -154,12 +142,12 @@ class LAMBConfig(_AdamMoments):
   beta_2: float = 0.999
   epsilon: float = 1e-6
   weight_decay_rate: float = 0.0
-  exclude_from_weight_decay: Optional[List[str]] = None
-  exclude_from_layer_adaptation: Optional[List[str]] = None
+  exclude_from_weight_decay: _Patterns = None
+  exclude_from_layer_adaptation: _Patterns = None
 
   def validate(self):
     super().validate()
-    _check_range(self, 'weight_decay_rate', 0.0, _INF)
+    rules.in_range('weight_decay_rate', self.weight_decay_rate, 0.0)
 
 
 @dataclasses.dataclass
@@ -173,8 +161,8 @@ class EMAConfig(BaseOptimizerConfig):
 
   def validate(self):
     super().validate()
-    _check_range(self, 'average_decay', 0.0, 1.0, high_open=False)
-    _check_range(self, 'start_step', 0, _INF)
+    rules.unit_interval('average_decay', self.average_decay)
+    rules.in_range('start_step', self.start_step, 0)
 
 
 @dataclasses.dataclass
@@ -185,13 +173,13 @@ class LARSConfig(BaseOptimizerConfig):
   weight_decay_rate: float = 0.0
   nesterov: bool = False
   classic_momentum: bool = True
-  exclude_from_weight_decay: Optional[List[str]] = None
-  exclude_from_layer_adaptation: Optional[List[str]] = None
+  exclude_from_weight_decay: _Patterns = None
+  exclude_from_layer_adaptation: _Patterns = None
 
   def validate(self):
     super().validate()
-    _check_range(self, 'momentum', 0.0, 1.0, high_open=False)
-    _check_range(self, 'weight_decay_rate', 0.0, _INF)
+    rules.unit_interval('momentum', self.momentum)
+    rules.in_range('weight_decay_rate', self.weight_decay_rate, 0.0)
 
 
 @dataclasses.dataclass
@@ -203,9 +191,9 @@ class SLIDEConfig(BaseOptimizerConfig):
   epsilon: float = 1e-6
   weight_decay_rate: float = 0.0
   weight_decay_type: str = 'inner'
-  exclude_from_weight_decay: Optional[List[str]] = None
-  exclude_from_layer_adaptation: Optional[List[str]] = None
-  include_in_sparse_layer_adaptation: Optional[List[str]] = None
+  exclude_from_weight_decay: _Patterns = None
+  exclude_from_layer_adaptation: _Patterns = None
+  include_in_sparse_layer_adaptation: _Patterns = None
   sparse_layer_learning_rate: float = 0.1
   do_gradient_rescaling: bool = True
   norm_type: str = 'layer'
@@ -226,15 +214,15 @@ class AdafactorConfig(BaseOptimizerConfig):
   epsilon1: float = 1e-30
   epsilon2: float = 1e-3
   weight_decay: Optional[float] = None
-  include_in_weight_decay: Optional[str] = None
+  include_in_weight_decay: _Patterns = None
 
   def validate(self):
     super().validate()
-    _check_range(self, 'beta1', 0.0, 1.0)
-    _check_range(self, 'decay_rate', 0.0, 1.0, high_open=False)
-    _check_range(self, 'clipping_threshold', 0.0, _INF, low_open=True)
-    _check_range(self, 'min_dim_size_to_factor', 1, _INF)
-    _check_range(self, 'step_offset', 0, _INF)
+    rules.unit_interval('beta1', self.beta1, high_open=True)
+    rules.unit_interval('decay_rate', self.decay_rate)
+    rules.positive('clipping_threshold', self.clipping_threshold)
+    rules.in_range('min_dim_size_to_factor', self.min_dim_size_to_factor, 1)
+    rules.in_range('step_offset', self.step_offset, 0)
 
 
 @dataclasses.dataclass

@@ -1,0 +1,100 @@
+"""From flags (or an equivalent object) to a validated ExperimentConfig, without TensorFlow.
+
+Precedence, lowest first: the registered experiment's defaults, each
+`config_file` in order, `tpu`/`num_gpus`/`tf_data_service`, then
+`params_override`. Nothing here imports TensorFlow, so a typo in any of them
+is reported before TensorFlow loads. `train_utils` re-exports these names
+where TFM users look for them.
+"""
+import dataclasses
+import pprint
+from typing import Any, List, Optional
+
+from absl import logging
+
+from official_like.core import config_definitions as cfg
+from official_like.core import exp_factory
+from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.hyperparams import params_parser
+
+
+@dataclasses.dataclass
+class ParseConfigOptions:
+  """Stands in for absl FLAGS when a config is parsed from code."""
+  experiment: str
+  config_file: List[str]
+  tpu: str = ''
+  tf_data_service: str = ''
+  params_override: str = ''
+
+  def __contains__(self, name):
+    return name in dataclasses.asdict(self)
+
+
+def _flag(flags_obj: Any, name: str) -> Optional[Any]:
+  return getattr(flags_obj, name) if name in flags_obj else None
+
+
+class ExperimentParser:
+  """Builds the config in steps that a subclass may replace one at a time."""
+
+  def __init__(self, flags_obj):
+    self._flags_obj = flags_obj
+
+  def parse(self) -> cfg.ExperimentConfig:
+    params = self.base_experiment()
+    params = self.parse_config_file(params)
+    params = self.parse_runtime(params)
+    params = self.parse_data_service(params)
+    return self.parse_params_override(params)
+
+  def base_experiment(self) -> cfg.ExperimentConfig:
+    name = self._flags_obj.experiment
+    if not name:
+      raise ConfigError(('--experiment',), 'is required; registered experiments: '
+                        f"{', '.join(exp_factory.registered_experiments())}")
+    try:
+      return exp_factory.get_exp_config(name)
+    except ConfigError as e:
+      raise ConfigError(('--experiment',), e.reason) from None
+
+  def parse_config_file(self, params: cfg.ExperimentConfig) -> cfg.ExperimentConfig:
+    for path in _flag(self._flags_obj, 'config_file') or []:
+      overrides = params_parser.load_yaml_file(path, '--config_file')
+      try:
+        params.override(overrides, is_strict=True)
+      except ConfigError as e:
+        raise ConfigError(e.path, f'{e.reason} (in --config_file {path!r})') from None
+    return params
+
+  def parse_runtime(self, params: cfg.ExperimentConfig) -> cfg.ExperimentConfig:
+    runtime = {key: _flag(self._flags_obj, key) for key in ('tpu', 'num_gpus')}
+    runtime = {k: v for k, v in runtime.items() if v not in (None, '')}
+    if runtime:
+      params.override({'runtime': runtime})
+    return params
+
+  def parse_data_service(self, params: cfg.ExperimentConfig) -> cfg.ExperimentConfig:
+    address = _flag(self._flags_obj, 'tf_data_service')
+    if address and isinstance(params.task, cfg.TaskConfig):
+      data = {'tf_data_service_address': address}
+      params.override({'task': {'train_data': data, 'validation_data': data}})
+    return params
+
+  def parse_params_override(self, params: cfg.ExperimentConfig) -> cfg.ExperimentConfig:
+    text = _flag(self._flags_obj, 'params_override')
+    if text:
+      params.override(params_parser.parse(text, '--params_override'), is_strict=True)
+    return params
+
+
+def parse_configuration(flags_obj, lock_return: bool = True,
+                        print_return: bool = True) -> cfg.ExperimentConfig:
+  """The validated (and by default locked) config that `flags_obj` describes."""
+  params = ExperimentParser(flags_obj).parse()
+  params.validate()
+  if lock_return:
+    params.lock()
+  if print_return:
+    logging.info('Final experiment parameters:\n%s', pprint.pformat(params.as_dict()))
+  return params

@@ -1,0 +1,108 @@
+"""The value rules of the optimization package, each written once.
+
+Configs apply them in `validate()` and schedules when they are built, so a
+rule and its message cannot drift apart between the two places. Every rule
+raises `ConfigError` (a ValueError) whose path is the offending field; the
+caller's `under(...)` adds the rest of the key path.
+"""
+import re
+from typing import List, Optional, Sequence
+
+from official_like.modeling.hyperparams import Config
+from official_like.modeling.hyperparams import ConfigError
+
+INF = float('inf')
+
+
+def in_range(key: str, value, low, high=INF, low_open=False, high_open=True):
+  """Raises unless `value` lies in the interval; None (unset) always passes."""
+  if value is None:
+    return
+  ok_low = value > low if low_open else value >= low
+  ok_high = value < high if high_open else value <= high
+  if ok_low and ok_high:
+    return
+  if high == INF:
+    bound = f'> {low}' if low_open else f'>= {low}'
+    raise ConfigError((key,), f'must be {bound}, got {value}')
+  left, right = '(' if low_open else '[', ')' if high_open else ']'
+  raise ConfigError((key,), f'must be in {left}{low}, {high}{right}, got {value}')
+
+
+def positive(key: str, value) -> None:
+  in_range(key, value, 0, low_open=True)
+
+
+def unit_interval(key: str, value, high_open=False) -> None:
+  """[0, 1], or [0, 1) for Adam's betas, whose 1 would divide by zero."""
+  in_range(key, value, 0.0, 1.0, high_open=high_open)
+
+
+def missing(config: Config) -> List[str]:
+  """The fields named in `config.required` that are still None.
+
+  A component with missing fields is a draft: a later override may fill it
+  in, so only `validate()` insists on them.
+  """
+  return [k for k in getattr(config, 'required', ()) if getattr(config, k) is None]
+
+
+def require(config: Config, what: str) -> None:
+  for key in missing(config):
+    raise ConfigError((key,), f'is required by {what}')
+
+
+def _strictly_increasing(boundaries: Sequence) -> None:
+  b = list(boundaries)
+  for i in range(1, len(b)):
+    if b[i] <= b[i - 1]:
+      raise ConfigError(('boundaries',), 'must be strictly increasing; '
+                        f'boundaries[{i}]={b[i]} <= boundaries[{i - 1}]={b[i - 1]} in {b}')
+
+
+def piecewise(boundaries: Sequence, values: Sequence) -> None:
+  """`values[i]` holds up to `boundaries[i]`, so there is one value more.
+
+  Boundaries must increase: the level is found by counting the boundaries
+  passed, which equals Keras' PiecewiseConstantDecay only for sorted ones.
+  """
+  if len(values) != len(boundaries) + 1:
+    raise ConfigError(('values',), 'must have one more entry than boundaries; '
+                      f'got {len(values)} values for {len(boundaries)} boundaries')
+  _strictly_increasing(boundaries)
+
+
+def step_cosine(boundaries: Sequence, values: Sequence) -> None:
+  """One value per boundary, at least one; a repeated boundary gives 0/0."""
+  if not values or len(values) != len(boundaries):
+    raise ConfigError(('values',), 'must be non-empty and have as many entries '
+                      f'as boundaries; got {len(values)} values for '
+                      f'{len(boundaries)} boundaries')
+  _strictly_increasing(boundaries)
+
+
+def clip_options(clipnorm: Optional[float], clipvalue: Optional[float],
+                 global_clipnorm: Optional[float]) -> None:
+  """Keras' rule: clipnorm and global_clipnorm exclude each other.
+
+  Both Keras optimizer families refuse that pair and accept clipvalue with
+  either one (the legacy optimizers apply all that are set; the new ones
+  apply only the first of clipnorm, global_clipnorm, clipvalue).
+  """
+  for key, value in (('clipnorm', clipnorm), ('clipvalue', clipvalue),
+                     ('global_clipnorm', global_clipnorm)):
+    positive(key, value)
+  if clipnorm is not None and global_clipnorm is not None:
+    raise ConfigError(('global_clipnorm',), 'cannot be set together with '
+                      f'clipnorm (Keras refuses the pair); got clipnorm={clipnorm}, '
+                      f'global_clipnorm={global_clipnorm}; set one to null')
+
+
+def regex_patterns(key: str, value) -> None:
+  """A pattern list may be one string or a list of strings; each must compile."""
+  for pattern in [value] if isinstance(value, str) else (value or ()):
+    try:
+      re.compile(pattern)
+    except re.error as e:
+      raise ConfigError((key,), f'{pattern!r} is not a valid regex: {e}') from None
+
