@@ -10,6 +10,7 @@ from official_like.core import base_task
 from official_like.core import config_definitions as cfg
 from official_like.core import input_reader
 from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.hyperparams import checks
 
 from experiments import datasets
 
@@ -29,9 +30,7 @@ class BundledDataConfig(cfg.DataConfig):
     if self.split not in datasets.SPLITS:
       raise ConfigError(('split',), f"must be one of {', '.join(datasets.SPLITS)}, "
                         f'got {self.split!r}')
-    if self.global_batch_size <= 0:
-      raise ConfigError(('global_batch_size',),
-                        f'must be > 0, got {self.global_batch_size}')
+    checks.positive('global_batch_size', self.global_batch_size)
     if self.input_path:
       try:
         input_reader.match_files(self.input_path)

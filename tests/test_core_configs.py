@@ -144,13 +144,13 @@ def test_valid_experiment_validates():
      'trainer.validation_steps: must be -1 (the whole validation set) or > 0, '
      'got -2'),
     (dict(best_checkpoint_metric_comp='max'),
-     "trainer.best_checkpoint_metric_comp: must be 'higher' or 'lower', "
-     "got 'max'"),
+     "trainer.best_checkpoint_metric_comp: 'max' is not allowed; valid values: "
+     'higher, lower'),
     (dict(best_checkpoint_export_subdir='best'),
      'trainer.best_checkpoint_eval_metric: must name a validation metric when '
      'best_checkpoint_export_subdir is set'),
     (dict(recovery_max_trials=-2),
-     'trainer.recovery_max_trials: must be >= -1 (-1: no loss check), got -2'),
+     'trainer.recovery_max_trials: must be >= -1, got -2'),
 ])
 def test_trainer_validation_messages(overrides, message):
   with pytest.raises(ConfigError) as error:
@@ -205,8 +205,9 @@ def test_data_and_task_validation_messages():
   assert str(error.value) == 'task.train_data.global_batch_size: must be >= 0, got -1'
   with pytest.raises(ConfigError) as error:
     cfg.TaskConfig(differential_privacy_config={'clipping_norm': 1.0}).validate()
-  assert str(error.value) == ('differential_privacy_config: differential '
-                              'privacy is not supported by official_like')
+  assert str(error.value) == (
+      "differential_privacy_config: {'clipping_norm': 1.0}: differential privacy "
+      'is not supported by official_like; remove the key or set it to None')
 
 
 def test_nothing_checked_is_changed_by_validate():

@@ -6,6 +6,7 @@ is, what is reported at the end of a loop or an evaluation, and which
 objects are checkpointed. Its seams are TFM's: `next_train_inputs`,
 `next_eval_inputs`, `checkpoint_exporter`, `model.checkpoint_items`.
 """
+import inspect
 from typing import Dict, List
 
 import orbit
@@ -37,6 +38,21 @@ def get_runtime_options(config: cfg.ExperimentConfig) -> tf.distribute.RunOption
   padder = config.runtime.tpu_enable_xla_dynamic_padder
   xla = {} if padder is None else {'enable_xla_dynamic_padder': padder}
   return tf.distribute.RunOptions(experimental_xla_options=tf.tpu.XLAOptions(**xla))
+
+
+def _with_private_threads(dataset_or_fn, threads: int):
+  """The same dataset (or dataset function) with a private thread pool of `threads`."""
+  options = tf.data.Options()
+  options.threading.private_threadpool_size = threads
+  if isinstance(dataset_or_fn, tf.data.Dataset):
+    return dataset_or_fn.with_options(options)
+  takes_context = 'input_context' in inspect.signature(dataset_or_fn).parameters
+
+  def dataset_fn(*args, input_context=None, **kwargs):
+    if takes_context:
+      kwargs['input_context'] = input_context
+    return dataset_or_fn(*args, **kwargs).with_options(options)
+  return dataset_fn
 
 
 def _require(config, *paths: str) -> None:
@@ -119,7 +135,14 @@ class Trainer(orbit.StandardTrainer, orbit.StandardEvaluator):
       self._task_train_step = tf.function(task.train_step, jit_compile=True)
 
   def distribute_dataset(self, dataset_or_fn, *args, **kwargs):
-    """A distributed dataset from a dataset or a `fn(*args, input_context)`."""
+    """A distributed dataset from a dataset or a `fn(*args, input_context)`.
+
+    `runtime.dataset_num_private_threads` gives the dataset its own thread
+    pool, whatever the task's `build_inputs` does.
+    """
+    threads = self._config.runtime.dataset_num_private_threads
+    if threads:
+      dataset_or_fn = _with_private_threads(dataset_or_fn, threads)
     return orbit.utils.make_distributed_dataset(self._strategy, dataset_or_fn,
                                                 *args, **kwargs)
 

@@ -6,21 +6,20 @@ a multiple of steps_per_loop) with the key and the rule, before any
 TensorFlow object is built.
 """
 import dataclasses
+import importlib.util
 from typing import Any, Dict, Optional, Sequence, Union
 
 from official_like.common import strategy_names
 from official_like.modeling.hyperparams import Config
 from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.hyperparams import checks
 from official_like.modeling.optimization.configs.optimization_config import OptimizationConfig
 
 _PRECISIONS = (None, 'float32', 'float16', 'bfloat16')
-
-
-def _positive(config: Config, *keys: str) -> None:
-  for key in keys:
-    value = getattr(config, key)
-    if value <= 0:
-      raise ConfigError((key,), f'must be > 0, got {value}')
+# tf.data.experimental.AutotuneAlgorithm's names (a test compares them with TF's).
+AUTOTUNE_ALGORITHMS = ('DEFAULT', 'HILL_CLIMB', 'GRADIENT_DESCENT', 'MAX_PARALLELISM',
+                       'STAGE_BASED')
+_TF_DATA_SERVICE = 'the tf.data service'
 
 
 @dataclasses.dataclass
@@ -52,14 +51,33 @@ class DataConfig(Config):
   prefetch_buffer_size: Optional[int] = None
   autotune_algorithm: Optional[str] = None
 
+  UNSUPPORTED = {
+      'enable_tf_data_service': _TF_DATA_SERVICE,
+      'tf_data_service_address': _TF_DATA_SERVICE,
+      'tf_data_service_job_name': _TF_DATA_SERVICE,
+      'enable_shared_tf_data_service_between_parallel_trainers': _TF_DATA_SERVICE,
+      'apply_tf_data_service_before_batching': _TF_DATA_SERVICE,
+      'trainer_id': 'sharing the tf.data service between trainers',
+  }
+
   def validate(self):
     super().validate()
-    if self.global_batch_size < 0:
-      raise ConfigError(('global_batch_size',),
-                        f'must be >= 0, got {self.global_batch_size}')
-    if self.shuffle_buffer_size < 0:
-      raise ConfigError(('shuffle_buffer_size',),
-                        f'must be >= 0, got {self.shuffle_buffer_size}')
+    checks.not_supported(self, self.UNSUPPORTED)
+    checks.in_range('global_batch_size', self.global_batch_size, 0)
+    checks.in_range('shuffle_buffer_size', self.shuffle_buffer_size, 0)
+    checks.positive('cycle_length', self.cycle_length)
+    checks.positive('block_length', self.block_length)
+    checks.positive('ram_budget', self.ram_budget)
+    checks.positive('prefetch_buffer_size', self.prefetch_buffer_size)
+    if self.autotune_algorithm is not None:
+      checks.one_of('autotune_algorithm', self.autotune_algorithm, AUTOTUNE_ALGORITHMS,
+                    'algorithms')
+    if self.tfds_name:
+      if self.input_path:
+        raise ConfigError(('tfds_name',), 'set either input_path or tfds_name, not both')
+      if importlib.util.find_spec('tensorflow_datasets') is None:
+        raise ConfigError(('tfds_name',), f'{self.tfds_name!r} needs the '
+                          'tensorflow-datasets package: pip install tensorflow-datasets')
 
 
 @dataclasses.dataclass
@@ -85,14 +103,24 @@ class RuntimeConfig(Config):
   default_shard_dim: int = -1
   use_tpu_mp_strategy: bool = False
 
+  UNSUPPORTED = {
+      'gpu_thread_mode': 'GPU thread tuning',
+      'per_gpu_thread_count': 'GPU thread tuning',
+      'batchnorm_spatial_persistent': 'cuDNN batch-norm tuning',
+      'num_cores_per_replica': 'TPU model parallelism',
+      'default_shard_dim': 'TPU model parallelism',
+      'use_tpu_mp_strategy': 'TPU model parallelism',
+  }
+
   def validate(self):
     super().validate()
+    checks.not_supported(self, self.UNSUPPORTED)
     try:
       strategy_names.normalize(self.distribution_strategy)
     except ValueError as e:
       raise ConfigError(('distribution_strategy',), str(e)) from None
-    if self.num_gpus < 0:
-      raise ConfigError(('num_gpus',), f'must be >= 0, got {self.num_gpus}')
+    checks.in_range('num_gpus', self.num_gpus, 0)
+    checks.positive('dataset_num_private_threads', self.dataset_num_private_threads)
     if self.mixed_precision_dtype not in _PRECISIONS:
       raise ConfigError(('mixed_precision_dtype',), f'must be one of float32, '
                         f'float16, bfloat16 or null, got {self.mixed_precision_dtype!r}')
@@ -137,9 +165,10 @@ class TrainerConfig(Config):
 
   def validate(self):
     super().validate()
-    _positive(self, 'train_steps', 'steps_per_loop', 'summary_interval',
-              'checkpoint_interval', 'validation_interval', 'max_to_keep',
-              'loss_upper_bound')
+    for key in ('train_steps', 'steps_per_loop', 'summary_interval',
+                'checkpoint_interval', 'validation_interval', 'max_to_keep',
+                'loss_upper_bound'):
+      checks.positive(key, getattr(self, key))
     if self.summary_interval % self.steps_per_loop:
       raise ConfigError(('summary_interval',), f'must be a multiple of '
                         f'steps_per_loop ({self.steps_per_loop}), got '
@@ -147,18 +176,13 @@ class TrainerConfig(Config):
     if self.validation_steps == 0 or self.validation_steps < -1:
       raise ConfigError(('validation_steps',), 'must be -1 (the whole validation '
                         f'set) or > 0, got {self.validation_steps}')
-    if self.best_checkpoint_metric_comp not in ('higher', 'lower'):
-      raise ConfigError(('best_checkpoint_metric_comp',), "must be 'higher' or "
-                        f"'lower', got {self.best_checkpoint_metric_comp!r}")
+    checks.one_of('best_checkpoint_metric_comp', self.best_checkpoint_metric_comp,
+                  ('higher', 'lower'))
     if self.best_checkpoint_export_subdir and not self.best_checkpoint_eval_metric:
       raise ConfigError(('best_checkpoint_eval_metric',), 'must name a validation '
                         'metric when best_checkpoint_export_subdir is set')
-    if self.recovery_begin_steps < 0:
-      raise ConfigError(('recovery_begin_steps',),
-                        f'must be >= 0, got {self.recovery_begin_steps}')
-    if self.recovery_max_trials < -1:
-      raise ConfigError(('recovery_max_trials',), 'must be >= -1 (-1: no loss '
-                        f'check), got {self.recovery_max_trials}')
+    checks.in_range('recovery_begin_steps', self.recovery_begin_steps, 0)
+    checks.in_range('recovery_max_trials', self.recovery_max_trials, -1)
 
 
 @dataclasses.dataclass
@@ -172,11 +196,14 @@ class TaskConfig(Config):
   differential_privacy_config: Optional[Dict[str, Any]] = None
   allow_image_summary: bool = False
 
+  UNSUPPORTED = {
+      'differential_privacy_config': 'differential privacy',
+      'allow_image_summary': 'image summaries',
+  }
+
   def validate(self):
     super().validate()
-    if self.differential_privacy_config:
-      raise ConfigError(('differential_privacy_config',),
-                        'differential privacy is not supported by official_like')
+    checks.not_supported(self, self.UNSUPPORTED)
 
 
 @dataclasses.dataclass

@@ -26,6 +26,11 @@ def get_task_cls(task_config_cls: type) -> Callable:
 
 def get_task(task_config: cfg.TaskConfig, logging_dir: Optional[str] = None,
              **kwargs):
-  """The Task for `task_config`: its bound BUILDER, else the registered class."""
+  """The Task for `task_config`: its bound BUILDER, else the registered class.
+
+  `task_config.name`, when set, names the Task (a `tf.Module`).
+  """
   builder = getattr(task_config, 'BUILDER', None) or get_task_cls(type(task_config))
+  if getattr(task_config, 'name', None) and 'name' not in kwargs:
+    kwargs['name'] = task_config.name
   return builder(task_config, logging_dir=logging_dir, **kwargs)

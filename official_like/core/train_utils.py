@@ -199,11 +199,18 @@ def save_gin_config(filename_suffix: str, model_dir: str) -> str:
 
 def check_batch_sizes(params: cfg.ExperimentConfig, replicas: int,
                       is_training: bool, is_evaluating: bool) -> None:
-  """Global batches in use must split evenly over the replicas of the strategy."""
+  """Global batches in use must split evenly over the replicas.
+
+  Whether a batch size must be > 0 is the task's rule (TFM's mock task
+  ignores it); the bundled experiments' data config checks that.
+  """
   used = [('train_data', is_training), ('validation_data', is_evaluating)]
   for key, in_use in used:
-    size = getattr(params.task, key).global_batch_size
-    if in_use and size % replicas:
+    data = getattr(params.task, key)
+    if not in_use or data is None:
+      continue
+    size = data.global_batch_size
+    if size % replicas:
       raise ConfigError(('task', key, 'global_batch_size'), f'{size} does not '
                         f'split evenly over the {replicas} replicas in sync; use '
                         f'a multiple of {replicas}')
