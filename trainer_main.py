@@ -2,9 +2,12 @@
 
 Config precedence, lowest first: the experiment's defaults, each
 `--config_file` in order, `--tpu`/`--num_gpus`, then `--params_override`.
-Every flag and config value is checked before TensorFlow builds anything;
-a bad one ends the run with a one-line error and exit code 2.
+Every flag, gin binding and config value is checked before TensorFlow is
+imported; a bad one ends the run with one line on stderr and exit code 2,
+and nothing is written to the model directory.
 """
+import importlib
+import importlib.util
 import os
 import sys
 
@@ -13,43 +16,106 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags
 from absl import logging
-import gin
 
+import experiments  # pylint: disable=unused-import  (the bundled experiments' configs)
+from official_like.common import cli_logging
 from official_like.common import flags as tfm_flags
+from official_like.common import gin_bindings
+from official_like.core import exp_factory
 from official_like.core import experiment_parser
 from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.hyperparams.errors import suggestion
 
 FLAGS = flags.FLAGS
+PROG = 'trainer_main.py'
 
 
-def parse_gin() -> None:
-  for path in FLAGS.gin_file or []:
-    if not os.path.isfile(path):
-      raise ConfigError(('--gin_file',), f'file not found: {path!r}')
+def define_flags() -> None:
+  tfm_flags.define_flags()
+  FLAGS.set_default('mode', 'train_and_eval')
+  flags.DEFINE_multi_string(
+      'import', [], 'Python modules (package.module) or .py files to import '
+      'first; they register your own experiments and tasks.')
+
+
+def fail(message: str, code: int = 2) -> None:
+  print(f'{PROG}: error: {message}', file=sys.stderr)
+  sys.exit(code)
+
+
+def parse_flags(argv):
+  """absl's parsing, with one-line errors that suggest the right flag or value."""
   try:
-    gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_params)
-  except (ValueError, KeyError, TypeError, SyntaxError) as e:
-    raise ConfigError(('--gin_file/--gin_params',), str(e).splitlines()[0]) from e
+    return FLAGS(argv)
+  except flags.UnrecognizedFlagError as e:
+    ours = {'--' + f.name for module, defined in FLAGS.flags_by_module_dict().items()
+            if not module.startswith('absl') for f in defined}
+    fail(f"--{e.flagname}: unknown flag; {suggestion('--' + e.flagname, ours, 'flags')}"
+         ' (absl flags: --helpfull)')
+  except flags.IllegalFlagValueError as e:
+    name = str(e).split('=', 1)[0].removeprefix('flag --')
+    flag = FLAGS[name] if name in FLAGS else None
+    values = getattr(getattr(flag, 'parser', None), 'enum_values', None)
+    if values:
+      given = str(e).split('=', 1)[1].split(':', 1)[0]
+      fail(f'--{name}: {given!r} is not allowed; {suggestion(given, values, "values")}')
+    fail(str(e).removeprefix('flag '))
+  except flags.Error as e:
+    fail(str(e))
+
+
+def import_user_modules() -> None:
+  """`--import` entries: dotted module names or paths to .py files."""
+  for entry in FLAGS['import'].value:
+    try:
+      if entry.endswith('.py'):
+        if not os.path.isfile(entry):
+          raise ImportError(f'no such file {entry!r}')
+        name = os.path.splitext(os.path.basename(entry))[0]
+        spec = importlib.util.spec_from_file_location(name, entry)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+      else:
+        importlib.import_module(entry)
+    except ImportError as e:
+      raise ConfigError(('--import',), f'{entry!r}: {e}') from None
+
+
+def check_model_dir(model_dir: str) -> None:
+  if not model_dir:
+    raise ConfigError(('--model_dir',), 'is required: the directory for '
+                      'checkpoints, summaries and params.yaml')
+  if os.path.exists(model_dir) and not os.path.isdir(model_dir):
+    raise ConfigError(('--model_dir',), f'{model_dir!r} is a file, not a directory')
+  parent = model_dir
+  while not os.path.exists(parent):
+    parent = os.path.dirname(os.path.abspath(parent))
+  if not os.access(parent, os.W_OK | os.X_OK):
+    raise ConfigError(('--model_dir',), f'{model_dir!r} is not writable '
+                      f'(no write permission on {parent!r})')
 
 
 def prepare():
   """Checks every flag and value, then builds the strategy: (params, strategy).
 
-  Strategy errors (an unreachable TPU, too many GPUs) and batch sizes that do
-  not split over the replicas are reported like config errors, before any
-  file is written.
+  Up to the config check nothing imports TensorFlow. Strategy errors (an
+  unreachable TPU, too many GPUs) and batch sizes that do not split over
+  the replicas are reported like config errors, before any file is written.
   """
-  if not FLAGS.model_dir:
-    raise ConfigError(('--model_dir',), 'is required: the directory for '
-                      'checkpoints, summaries and params.yaml')
-  # The library's gin configurables must exist before bindings are checked.
-  from official_like.core import train_lib  # pylint: disable=g-import-not-at-top,unused-import
-  parse_gin()
+  check_model_dir(FLAGS.model_dir)
+  gin_bindings.parse(FLAGS.gin_file, FLAGS.gin_params, check_only=True)
   params = experiment_parser.parse_configuration(FLAGS, lock_return=False,
                                                  print_return=False)
-  # TensorFlow is only touched from here on.
+  # TensorFlow is imported from here on; devices first, so its start-up is quiet.
+  from official_like.common import tf_quiet  # pylint: disable=g-import-not-at-top
+  tf_quiet.import_quietly()
   from official_like.common import distribute_utils  # pylint: disable=g-import-not-at-top
+  from official_like.core import task_factory  # pylint: disable=g-import-not-at-top
+  from official_like.core import train_lib  # pylint: disable=g-import-not-at-top,unused-import
   from official_like.core import train_utils  # pylint: disable=g-import-not-at-top
+  task_factory.get_task_cls(type(params.task))  # Registers the task's configurables.
+  gin_bindings.parse(FLAGS.gin_file, FLAGS.gin_params)
   runtime = params.runtime
   distribute_utils.configure_cluster(runtime.worker_hosts, runtime.task_index)
   strategy = distribute_utils.get_distribution_strategy(
@@ -61,34 +127,48 @@ def prepare():
   return params, strategy
 
 
+def list_experiments() -> None:
+  described = exp_factory.describe_experiments()
+  width = max(map(len, described), default=0)
+  for name, doc in described.items():
+    print(f'{name:<{width}}  {doc}')
+
+
 def main(argv) -> None:
-  del argv
+  if len(argv) > 1:
+    fail(f'unexpected argument {argv[1]!r}; every option is a --flag')
   try:
+    import_user_modules()
+    if FLAGS.experiment == 'list':
+      list_experiments()
+      return
     params, strategy = prepare()
   except (ValueError, RuntimeError) as e:  # ConfigError is a ValueError.
-    print(f'trainer_main.py: error: {e}', file=sys.stderr)
-    sys.exit(2)
+    fail(str(e))
   from official_like.core import task_factory  # pylint: disable=g-import-not-at-top
   from official_like.core import train_lib  # pylint: disable=g-import-not-at-top
   from official_like.core import train_utils  # pylint: disable=g-import-not-at-top
   with strategy.scope():
     task = task_factory.get_task(params.task, logging_dir=FLAGS.model_dir)
   final = {}
-  train_lib.run_experiment(
-      distribution_strategy=strategy, task=task, mode=FLAGS.mode,
-      params=params, model_dir=FLAGS.model_dir, eval_actions=[final.update])
+  try:
+    train_lib.run_experiment(
+        distribution_strategy=strategy, task=task, mode=FLAGS.mode,
+        params=params, model_dir=FLAGS.model_dir, eval_actions=[final.update])
+  except RuntimeError as e:  # A diverged loss, after its recoveries.
+    fail(str(e).splitlines()[0], code=1)
   if strategy.extended.should_checkpoint:
     train_utils.save_gin_config('', FLAGS.model_dir)
   if final:
     print('Final evaluation: ' + ', '.join(
         f'{k}={float(v):.4f}' for k, v in sorted(final.items())))
   print(f'Model directory: {FLAGS.model_dir}')
-  print(f'TensorBoard: tensorboard --logdir {FLAGS.model_dir}')
+  print(f'TensorBoard: {sys.executable} -m tensorboard.main --logdir '
+        f'{FLAGS.model_dir} --host 127.0.0.1')
 
 
 if __name__ == '__main__':
-  import experiments  # pylint: disable=g-import-not-at-top,unused-import
-  tfm_flags.define_flags()
-  FLAGS.set_default('mode', 'train_and_eval')
+  define_flags()
   logging.set_verbosity(logging.INFO)
-  app.run(main)
+  cli_logging.one_line_per_event()
+  app.run(main, flags_parser=parse_flags)

@@ -24,8 +24,9 @@ from sklearn import datasets as sk_datasets
 from sklearn import model_selection
 import tensorflow as tf
 
+from experiments.bundled_config import SPLITS
+
 DATASETS = ('digits', 'diabetes')
-SPLITS = ('train', 'validation')
 VALIDATION_FRACTION = 0.2
 SPLIT_SEED = 0  # Fixed: every run and every worker sees the same split.
 

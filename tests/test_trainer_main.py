@@ -313,7 +313,8 @@ def test_make_run_command_trains_and_prints_model_dir(make_run):
   proc, model_dir, _ = make_run
   assert finished(proc).returncode == 0, proc.stderr[-3000:]
   assert f'Model directory: {model_dir}\n' in proc.stdout
-  assert f'TensorBoard: tensorboard --logdir {model_dir}\n' in proc.stdout
+  assert (f'TensorBoard: {sys.executable} -m tensorboard.main --logdir {model_dir} '
+          '--host 127.0.0.1\n') in proc.stdout
   accuracy = float(re.search(r'Final evaluation: accuracy=([\d.]+)', proc.stdout)[1])
   assert accuracy > 0.5
   assert read_params(model_dir)['trainer']['train_steps'] == 100
@@ -378,7 +379,7 @@ def test_resume_after_sigkill_continues_step_and_schedule(tmp_path):
       second.kill()
       second.wait(timeout=30)
   assert second.returncode == 0, err[-3000:]
-  assert f'restored from checkpoint: {model_dir}/ckpt-{killed_at}' in out
+  assert f'Starting train in {model_dir} from ckpt-{killed_at}\n' in err
   progress = [int(s) for s in re.findall(r'step (\d+)/300 \|', err)]
   assert progress == list(range(killed_at + 10, 301, 10))
   assert _latest_step(model_dir) == 300

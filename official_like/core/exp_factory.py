@@ -1,10 +1,21 @@
-"""Experiments by name: `--experiment=digits_mlp` picks a registered config factory."""
-from typing import Callable
+"""Experiments by name: `--experiment=digits_mlp` picks a registered config factory.
+
+Besides the names registered by imported modules, an experiment can be
+named as `package.module:name` (the module is imported, then `name` looked
+up), or be provided by an installed package through the entry-point group
+`official_like.experiments` (loaded when its name is first asked for). No
+TensorFlow is imported here.
+"""
+import importlib
+import importlib.metadata
+from typing import Callable, Dict
 
 from official_like.core import config_definitions as cfg
 from official_like.core.registry import Registry
 from official_like.modeling.hyperparams import Config
+from official_like.modeling.hyperparams import ConfigError
 
+ENTRY_POINT_GROUP = 'official_like.experiments'
 _EXPERIMENTS = Registry('experiment')
 
 
@@ -13,8 +24,27 @@ def register_config_factory(name: str) -> Callable:
   return _EXPERIMENTS.register(name)
 
 
+def _import(module: str, what: str) -> None:
+  try:
+    importlib.import_module(module)
+  except ImportError as e:
+    raise ConfigError(('experiment',), f'{what}: cannot import module {module!r}: {e}') from None
+
+
+def _resolve(name: str) -> str:
+  """Imports what provides `name` (`module:name` or an entry point); returns the name."""
+  if ':' in name:
+    module, name = name.rsplit(':', 1)
+    _import(module, f'{module}:{name}')
+  if name not in _EXPERIMENTS:
+    for point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP, name=name):
+      _import(point.module, f'entry point {point.name!r}')
+  return name
+
+
 def get_exp_config(name: str) -> cfg.ExperimentConfig:
   """A fresh config from the factory registered as `name` (any Config, as in TFM)."""
+  name = _resolve(name)
   config = _EXPERIMENTS.lookup(name)()
   if not isinstance(config, Config):
     raise TypeError(f'experiment {name!r}: its factory returned '
@@ -24,3 +54,9 @@ def get_exp_config(name: str) -> cfg.ExperimentConfig:
 
 def registered_experiments():
   return _EXPERIMENTS.names()
+
+
+def describe_experiments() -> Dict[str, str]:
+  """{name: first line of its factory's docstring} for every registered experiment."""
+  return {name: ((_EXPERIMENTS.lookup(name).__doc__ or '').strip().splitlines() or [''])[0]
+          for name in _EXPERIMENTS.names()}

@@ -3,6 +3,7 @@
 Two ways, as in TFM: `register_task_cls(ConfigCls)` on the Task, or
 `hyperparams.bind(ConfigCls)`, which sets the config's `BUILDER`.
 """
+import importlib
 from typing import Callable, Optional
 
 from official_like.core import config_definitions as cfg
@@ -17,8 +18,15 @@ def register_task_cls(task_config_cls: type) -> Callable:
 
 
 def get_task_cls(task_config_cls: type) -> Callable:
-  """The registered Task for `task_config_cls` or its nearest registered base."""
+  """The registered Task for `task_config_cls` or its nearest registered base.
+
+  A config class may name the module that registers its Task in
+  `TASK_MODULE`; that module is imported on first use, so configs can be
+  registered and checked without importing TensorFlow.
+  """
   for klass in task_config_cls.__mro__:
+    if klass not in _TASKS and getattr(klass, 'TASK_MODULE', None):
+      importlib.import_module(klass.TASK_MODULE)
     if klass in _TASKS:
       return _TASKS.lookup(klass)
   raise _TASKS.missing(task_config_cls)
