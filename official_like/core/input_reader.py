@@ -15,36 +15,16 @@ from typing import Any, Callable, List, Optional, Sequence, Union
 
 import tensorflow as tf
 
+from official_like.core import file_patterns
+
 # Fixed (not AUTOTUNE) so the interleaved order of files, and hence the order
 # of examples for a given seed, does not depend on the machine's CPU count.
 _MAX_CYCLE_LENGTH = 16
 
 
 def match_files(input_path: Union[str, Sequence[str]]) -> List[str]:
-  """Expands `input_path` (a glob, comma-separated globs, or a list of them).
-
-  Every glob must match at least one file: a typo in one of several globs
-  would otherwise silently train on less data. Literal paths go through glob
-  too, so a missing file fails here, before any reading starts. The result is
-  sorted and de-duplicated so every worker sees the same file list.
-  """
-  if isinstance(input_path, str):
-    input_path = [input_path]
-  if not isinstance(input_path, (list, tuple)) or not all(
-      isinstance(p, str) for p in input_path):
-    raise ValueError('`input_path` must be a str or a list of str, got '
-                     f'{input_path!r}.')
-  patterns = [p.strip() for path in input_path for p in path.split(',')]
-  files = set()
-  for pattern in filter(None, patterns):
-    matched = tf.io.gfile.glob(pattern)
-    if not matched:
-      raise ValueError(f'`input_path` {input_path!r}: no file matched the '
-                       f'glob {pattern!r}.')
-    files.update(matched)
-  if not files:
-    raise ValueError(f'`input_path` {input_path!r} contains no glob.')
-  return sorted(files)
+  """The files `input_path` names, listed with tf.io.gfile (remote paths too)."""
+  return file_patterns.match_files(input_path, tf.io.gfile.glob)
 
 
 def read(params: Any,
