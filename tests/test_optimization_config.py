@@ -47,15 +47,25 @@ def test_all_tfm_config_classes_are_collected():
           'LrConfig', 'WarmupConfig', 'OptimizationConfig'} <= names
 
 
+# The choices official_like adds to TFM's oneofs, declared after TFM's own.
+OUR_EXTRA_CHOICES = {
+    'OptimizerConfig': ['nadam', 'adamax', 'lion', 'adan'],
+    'LrConfig': ['wsd', 'cosine_restarts', 'inverse_sqrt', 'one_cycle',
+                 'linear'],
+}
+
+
 @pytest.mark.parametrize('name,theirs,module', TFM_CLASSES,
                          ids=[name for name, _, _ in TFM_CLASSES])
 def test_config_class_matches_tfm(name, theirs, module):
   ours = getattr(module, name, None)
   assert ours is not None, f'{module.__name__} has no {name}'
   their_fields = [f.name for f in dataclasses.fields(theirs)]
-  # Declared fields (choices registered at run time come after them).
-  assert [f.name for f in dataclasses.fields(ours)] == their_fields
-  assert list(ours.field_types())[:len(their_fields)] == their_fields
+  # Declared fields: TFM's, in TFM's order, then exactly our listed extras
+  # (choices registered at run time come after them).
+  declared = their_fields + OUR_EXTRA_CHOICES.get(name, [])
+  assert [f.name for f in dataclasses.fields(ours)] == declared
+  assert list(ours.field_types())[:len(declared)] == declared
   ours_default, theirs_default = ours(), theirs()
   for field in their_fields:
     mine, tfm = getattr(ours_default, field), getattr(theirs_default, field)

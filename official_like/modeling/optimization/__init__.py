@@ -13,8 +13,10 @@ or `from official_like.modeling.optimization import LinearWarmup`.
 import importlib
 
 from official_like.modeling.optimization.configs.learning_rate_config import *  # pylint: disable=wildcard-import
+from official_like.modeling.optimization.configs.learning_rate_modern_config import *  # pylint: disable=wildcard-import
 from official_like.modeling.optimization.configs.optimization_config import *  # pylint: disable=wildcard-import
 from official_like.modeling.optimization.configs.optimizer_config import *  # pylint: disable=wildcard-import
+from official_like.modeling.optimization.configs.optimizer_modern_config import *  # pylint: disable=wildcard-import
 
 _LAZY = {
     'optimizer_factory': ('OptimizerFactory', 'register_optimizer_cls'),
@@ -27,10 +29,18 @@ _LAZY = {
         'CosineDecayWithOffset', 'DirectPowerDecay', 'PowerAndLinearDecay',
         'PowerDecayWithOffset', 'StepCosineDecayWithOffset', 'LinearWarmup',
         'PolynomialWarmUp'),
+    'lr_schedule_modern': (
+        'StableDecayWithOffset', 'CosineDecayRestartsWithOffset',
+        'InverseSqrtDecayWithOffset', 'OneCycleWithOffset',
+        'LinearDecayWithOffset'),
+    'lion': ('Lion',),
+    'nadam': ('Nadam',),
+    'adan': ('Adan',),
 }
 _HOME = {name: module for module, names in _LAZY.items() for name in names}
-_SUBMODULES = ('adafactor', 'ema_optimizer', 'lamb', 'lars', 'legacy_adamw',
-               'lr_schedule', 'optimizer_factory', 'registry')
+_SUBMODULES = ('adafactor', 'adan', 'elementwise_optimizer', 'ema_optimizer',
+               'lamb', 'lars', 'legacy_adamw', 'lion', 'lr_schedule',
+               'lr_schedule_modern', 'nadam', 'optimizer_factory', 'registry')
 
 
 def __getattr__(name):

@@ -15,10 +15,14 @@ import tf_keras
 from official_like.modeling.hyperparams import Config
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.optimization import adafactor
+from official_like.modeling.optimization import adan
 from official_like.modeling.optimization import lamb
 from official_like.modeling.optimization import lars
 from official_like.modeling.optimization import legacy_adamw
+from official_like.modeling.optimization import lion
 from official_like.modeling.optimization import lr_schedule
+from official_like.modeling.optimization import lr_schedule_modern
+from official_like.modeling.optimization import nadam
 from official_like.modeling.optimization.configs import optimization_config as cfg
 
 _legacy = tf_keras.optimizers.legacy
@@ -34,13 +38,22 @@ SHARED_OPTIMIZERS: Dict[str, type] = {
     'lars': lars.LARS,
     'adafactor': adafactor.Adafactor,
     'adafactor_keras': _new.Adafactor,
+    # Ours, not TFM's (as are adamax and lion below). Keras' legacy Nadam
+    # refuses a schedule, and tf_keras 2.20's new one steps to -inf on its
+    # first step inside a tf.function (see nadam.py): ours serves both.
+    'adan': adan.Adan,
+    'nadam': nadam.Nadam,
 }
+# Keras has no legacy Lion: ours stands in, so EMA and the gradient hooks
+# work with it under the default use_legacy_optimizer=True.
 LEGACY_OPTIMIZERS_CLS: Dict[str, type] = {
     'sgd': _legacy.SGD, 'adam': _legacy.Adam, 'rmsprop': _legacy.RMSprop,
-    'adagrad': _legacy.Adagrad, **SHARED_OPTIMIZERS}
+    'adagrad': _legacy.Adagrad, 'adamax': _legacy.Adamax, 'lion': lion.Lion,
+    **SHARED_OPTIMIZERS}
 NEW_OPTIMIZERS_CLS: Dict[str, type] = {
     'sgd': _new.SGD, 'adam': _new.Adam, 'rmsprop': _new.RMSprop,
-    'adagrad': _new.Adagrad, **SHARED_OPTIMIZERS}
+    'adagrad': _new.Adagrad, 'adamax': _new.Adamax, 'lion': _new.Lion,
+    **SHARED_OPTIMIZERS}
 
 LR_CLS: Dict[str, type] = {
     'constant': lr_schedule.ConstantLearningRate,
@@ -52,6 +65,12 @@ LR_CLS: Dict[str, type] = {
     'power_linear': lr_schedule.PowerAndLinearDecay,
     'power_with_offset': lr_schedule.PowerDecayWithOffset,
     'step_cosine_with_offset': lr_schedule.StepCosineDecayWithOffset,
+    # Ours, not TFM's.
+    'wsd': lr_schedule_modern.StableDecayWithOffset,
+    'cosine_restarts': lr_schedule_modern.CosineDecayRestartsWithOffset,
+    'inverse_sqrt': lr_schedule_modern.InverseSqrtDecayWithOffset,
+    'one_cycle': lr_schedule_modern.OneCycleWithOffset,
+    'linear': lr_schedule_modern.LinearDecayWithOffset,
 }
 
 WARMUP_CLS: Dict[str, type] = {

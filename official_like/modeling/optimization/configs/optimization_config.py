@@ -18,7 +18,9 @@ from official_like.modeling.hyperparams import OneOfConfig
 from official_like.modeling.hyperparams.errors import suggestion
 from official_like.modeling.hyperparams.errors import under
 from official_like.modeling.optimization.configs import learning_rate_config as lr_cfg
+from official_like.modeling.optimization.configs import learning_rate_modern_config as lr_modern
 from official_like.modeling.optimization.configs import optimizer_config as opt_cfg
+from official_like.modeling.optimization.configs import optimizer_modern_config as opt_modern
 from official_like.modeling.optimization.configs import rules
 
 
@@ -44,6 +46,11 @@ class OptimizerConfig(OneOfConfig):
   slide: opt_cfg.SLIDEConfig = _field(opt_cfg.SLIDEConfig)
   adafactor: opt_cfg.AdafactorConfig = _field(opt_cfg.AdafactorConfig)
   adafactor_keras: opt_cfg.AdafactorKerasConfig = _field(opt_cfg.AdafactorKerasConfig)
+  # Ours, not TFM's (after TFM's choices, so its field order is kept).
+  nadam: opt_modern.NadamConfig = _field(opt_modern.NadamConfig)
+  adamax: opt_modern.AdamaxConfig = _field(opt_modern.AdamaxConfig)
+  lion: opt_modern.LionConfig = _field(opt_modern.LionConfig)
+  adan: opt_modern.AdanConfig = _field(opt_modern.AdanConfig)
 
   def validate(self):
     super().validate()
@@ -67,6 +74,13 @@ class LrConfig(OneOfConfig):
   power_with_offset: lr_cfg.PowerDecayWithOffsetLrConfig = _field(
       lr_cfg.PowerDecayWithOffsetLrConfig)
   step_cosine_with_offset: lr_cfg.StepCosineLrConfig = _field(lr_cfg.StepCosineLrConfig)
+  # Ours, not TFM's (after TFM's choices, so its field order is kept).
+  wsd: lr_modern.WsdLrConfig = _field(lr_modern.WsdLrConfig)
+  cosine_restarts: lr_modern.CosineRestartsLrConfig = _field(
+      lr_modern.CosineRestartsLrConfig)
+  inverse_sqrt: lr_modern.InverseSqrtLrConfig = _field(lr_modern.InverseSqrtLrConfig)
+  one_cycle: lr_modern.OneCycleLrConfig = _field(lr_modern.OneCycleLrConfig)
+  linear: lr_modern.LinearLrConfig = _field(lr_modern.LinearLrConfig)
 
 
 @dataclasses.dataclass

@@ -10,27 +10,10 @@ from typing import List, Optional, Sequence
 
 from official_like.modeling.hyperparams import Config
 from official_like.modeling.hyperparams import ConfigError
-
-INF = float('inf')
-
-
-def in_range(key: str, value, low, high=INF, low_open=False, high_open=True):
-  """Raises unless `value` lies in the interval; None (unset) always passes."""
-  if value is None:
-    return
-  ok_low = value > low if low_open else value >= low
-  ok_high = value < high if high_open else value <= high
-  if ok_low and ok_high:
-    return
-  if high == INF:
-    bound = f'> {low}' if low_open else f'>= {low}'
-    raise ConfigError((key,), f'must be {bound}, got {value}')
-  left, right = '(' if low_open else '[', ')' if high_open else ']'
-  raise ConfigError((key,), f'must be in {left}{low}, {high}{right}, got {value}')
-
-
-def positive(key: str, value) -> None:
-  in_range(key, value, 0, low_open=True)
+from official_like.modeling.hyperparams.checks import in_range  # pylint: disable=unused-import
+from official_like.modeling.hyperparams.checks import INF  # pylint: disable=unused-import
+from official_like.modeling.hyperparams.checks import one_of  # pylint: disable=unused-import
+from official_like.modeling.hyperparams.checks import positive  # pylint: disable=unused-import
 
 
 def unit_interval(key: str, value, high_open=False) -> None:
@@ -106,3 +89,45 @@ def regex_patterns(key: str, value) -> None:
     except re.error as e:
       raise ConfigError((key,), f'{pattern!r} is not a valid regex: {e}') from None
 
+
+
+def non_negative(*pairs) -> None:
+  """`non_negative(('alpha', 0.1), ...)`: rates and factors below 0 make no sense."""
+  for key, value in pairs:
+    in_range(key, value, 0.0)
+
+
+def stable_decay(decay_fraction: float, decay_shape: str, alpha: float) -> None:
+  """The cooldown is a non-empty part of the run and ends at alpha * peak."""
+  in_range('decay_fraction', decay_fraction, 0.0, 1.0, low_open=True,
+           high_open=False)
+  one_of('decay_shape', decay_shape, ('linear', 'cosine', '1-sqrt'))
+  unit_interval('alpha', alpha)
+
+
+def cosine_restarts(t_mul: float, m_mul: float, alpha: float) -> None:
+  """Periods may not shrink: with t_mul < 1 infinitely many fit in finite time."""
+  in_range('t_mul', t_mul, 1.0)
+  in_range('m_mul', m_mul, 0.0)
+  unit_interval('alpha', alpha)
+
+
+def one_cycle(decay_steps: int, pct_start: float, anneal_strategy: str,
+              three_phase: bool) -> None:
+  """Every phase must span at least one step, or its slope is 0/0.
+
+  As in PyTorch's OneCycleLR the ramp up ends at step
+  `pct_start * decay_steps - 1` and, with `three_phase`, the ramp down at
+  twice that; the last phase ends at `decay_steps - 1`.
+  """
+  in_range('pct_start', pct_start, 0.0, 1.0, low_open=True)
+  one_of('anneal_strategy', anneal_strategy, ('cos', 'linear'))
+  up_end = pct_start * decay_steps - 1
+  if up_end <= 0:
+    raise ConfigError(('pct_start',), 'leaves no step to ramp up: '
+                      f'pct_start * decay_steps - 1 = {up_end:g} must be > 0 '
+                      f'(decay_steps={decay_steps})')
+  if three_phase and 2 * up_end >= decay_steps - 1:
+    raise ConfigError(('pct_start',), 'leaves no step for the third phase: '
+                      f'2 * (pct_start * decay_steps - 1) = {2 * up_end:g} must '
+                      f'be < decay_steps - 1 = {decay_steps - 1}')
