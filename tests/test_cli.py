@@ -1,0 +1,214 @@
+"""The command line fails fast: every bad input is one line, exit 2, before TensorFlow.
+
+Each case runs `trainer_main.py` in its own process through a small wrapper
+that reports, on exit, whether `tensorflow` was imported. Existing model
+directories must be left byte for byte as they were; fresh ones must not be
+created.
+"""
+import concurrent.futures
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WRAPPER = '''
+import runpy, sys
+sys.argv = ['trainer_main.py'] + sys.argv[1:]
+try:
+  runpy.run_path('trainer_main.py', run_name='__main__')
+finally:
+  print('TF_LOADED', 'tensorflow' in sys.modules, file=sys.stderr)
+'''
+OPT = 'trainer.optimizer_config'
+LR = f'{OPT}.learning_rate'
+# name: (arguments; {d} is the case's scratch directory), model_dir kind, substrings.
+CASES = {
+    'unknown_flag': (['--modle_dir=x'], None, ['--modle_dir', "did you mean '--model_dir'"]),
+    'bad_mode': (['--mode=trian'], 'fresh', ['--mode', "'trian'", "did you mean 'train'"]),
+    'bad_int_flag': (['--num_gpus=two'], 'fresh', ['--num_gpus', 'two']),
+    'positional': (['extra'], 'fresh', ["unexpected argument 'extra'"]),
+    'missing_experiment': ([], 'fresh', ['--experiment', 'required', 'digits_mlp']),
+    'unknown_experiment': (['--experiment=digits_mpl'], 'existing',
+                           ["did you mean 'digits_mlp'", 'diabetes_regression']),
+    'missing_model_dir': (['--experiment=digits_mlp'], None, ['--model_dir', 'required']),
+    'model_dir_is_file': (['--experiment=digits_mlp', '--model_dir={d}/file'], None,
+                          ['--model_dir', 'is a file']),
+    'import_missing_module': (['--import=no_such_module_xyz', '--experiment=digits_mlp'],
+                              'fresh', ['--import', 'no_such_module_xyz']),
+    'import_missing_file': (['--import={d}/nowhere.py', '--experiment=digits_mlp'], 'fresh',
+                            ['--import', 'nowhere.py']),
+    'experiment_module_missing': (['--experiment=no_such_mod:toy'], 'fresh',
+                                  ["cannot import module 'no_such_mod'"]),
+    'unknown_key': (['--params_override=task.model.mlp.hiden_sizes=[8]'], 'existing',
+                    ['task.model.mlp.hiden_sizes', "did you mean 'hidden_sizes'"]),
+    'bad_int': (['--params_override=trainer.train_steps=abc'], 'existing',
+                ['trainer.train_steps', 'int', "'abc'"]),
+    'bad_float': (['--params_override=trainer.loss_upper_bound=abc'], 'existing',
+                  ['trainer.loss_upper_bound', 'float', "'abc'"]),
+    'bad_bool': (['--params_override=trainer.train_tf_function=maybe'], 'existing',
+                 ['trainer.train_tf_function', 'bool']),
+    'bad_list': (['--params_override=task.model.mlp.hidden_sizes=5'], 'existing',
+                 ['task.model.mlp.hidden_sizes']),
+    **{f'{key}_zero': ([f'--params_override=trainer.{key}=0'], 'existing',
+                       [f'trainer.{key}', 'must be > 0, got 0'])
+       for key in ('train_steps', 'steps_per_loop', 'summary_interval',
+                   'checkpoint_interval', 'validation_interval', 'max_to_keep',
+                   'loss_upper_bound')},
+    'train_steps_negative': (['--params_override=trainer.train_steps=-5'], 'existing',
+                             ['trainer.train_steps', 'must be > 0, got -5']),
+    'summary_interval': (['--params_override=trainer.steps_per_loop=30,'
+                          'trainer.summary_interval=20'], 'existing',
+                         ['trainer.summary_interval', 'multiple of steps_per_loop']),
+    'validation_steps': (['--params_override=trainer.validation_steps=0'], 'existing',
+                         ['trainer.validation_steps']),
+    'metric_comp': (['--params_override=trainer.best_checkpoint_metric_comp=max'],
+                    'existing', ['best_checkpoint_metric_comp', "'max'", 'higher']),
+    'recovery_trials': (['--params_override=trainer.recovery_max_trials=-2'], 'existing',
+                        ['trainer.recovery_max_trials', '>= -1']),
+    'recovery_begin': (['--params_override=trainer.recovery_begin_steps=-1'], 'existing',
+                       ['trainer.recovery_begin_steps', '>= 0']),
+    'strategy_typo': (['--params_override=runtime.distribution_strategy=mirorred'],
+                      'existing', ["did you mean 'mirrored'"]),
+    'parameter_server': (['--params_override=runtime.distribution_strategy=parameter_server'],
+                         'existing', ['parameter_server', 'multi_worker_mirrored']),
+    'precision': (['--params_override=runtime.mixed_precision_dtype=float64'], 'existing',
+                  ['runtime.mixed_precision_dtype', 'float64']),
+    'loss_scale': (['--params_override=runtime.loss_scale=static'], 'existing',
+                   ['runtime.loss_scale', 'dynamic']),
+    'num_gpus': (['--params_override=runtime.num_gpus=-1'], 'existing',
+                 ['runtime.num_gpus', '>= 0']),
+    'private_threads': (['--params_override=runtime.dataset_num_private_threads=0'],
+                        'existing', ['runtime.dataset_num_private_threads', '> 0']),
+    'unsupported_runtime': (['--params_override=runtime.gpu_thread_mode=gpu_private'],
+                            'existing', ['runtime.gpu_thread_mode', 'not supported']),
+    'unsupported_task': (['--params_override=task.allow_image_summary=true'], 'existing',
+                         ['task.allow_image_summary', 'not supported']),
+    'unsupported_data': (['--params_override=task.train_data.enable_tf_data_service=true'],
+                         'existing', ['enable_tf_data_service', 'not supported']),
+    'batch_zero': (['--params_override=task.train_data.global_batch_size=0'], 'existing',
+                   ['task.train_data.global_batch_size', '> 0']),
+    'split': (['--params_override=task.validation_data.split=test'], 'existing',
+              ['task.validation_data.split', "'test'", 'validation']),
+    'input_path': (['--params_override=task.train_data.input_path={d}/none-*.tfrecord'],
+                   'existing', ['task.train_data.input_path', 'no file matched']),
+    'autotune': (['--params_override=task.train_data.autotune_algorithm=FAST'], 'existing',
+                 ['autotune_algorithm', 'HILL_CLIMB']),
+    'cycle_length': (['--params_override=task.train_data.cycle_length=0'], 'existing',
+                     ['task.train_data.cycle_length', '> 0']),
+    'optimizer_type': ([f'--params_override={OPT}.optimizer.type=sgdd'], 'existing',
+                       ['optimizer.type', "did you mean 'sgd'"]),
+    'lr_type': ([f'--params_override={LR}.type=cosin'], 'existing',
+                ['learning_rate.type', "did you mean 'cosine'"]),
+    'momentum': ([f'--params_override={OPT}.optimizer.sgd.momentum=2'], 'existing',
+                 ['optimizer.sgd.momentum', '[0.0, 1.0]']),
+    'clipnorm': ([f'--params_override={OPT}.optimizer.sgd.clipnorm=-1'], 'existing',
+                 ['optimizer.sgd.clipnorm', '> 0']),
+    'two_clips': ([f'--params_override={OPT}.optimizer.sgd.clipnorm=1,'
+                   f'{OPT}.optimizer.sgd.global_clipnorm=1'], 'existing',
+                  ['global_clipnorm', 'clipnorm']),
+    'beta': ([f'--params_override={OPT}.optimizer.type=adam,{OPT}.optimizer.adam.beta_1=1'],
+             'existing', ['optimizer.adam.beta_1', '[0.0, 1.0)']),
+    'warmup_steps': ([f'--params_override={OPT}.warmup.linear.warmup_steps=-1'], 'existing',
+                     ['warmup.linear.warmup_steps', '>= 0']),
+    'boundaries': ([f'--params_override={LR}.type=stepwise,{LR}.stepwise.boundaries=[10,5],'
+                    f'{LR}.stepwise.values=[1,2,3]'], 'existing',
+                   ['stepwise.boundaries', 'strictly increasing']),
+    'override_yaml': (['--params_override={a: [1'], 'existing',
+                      ['--params_override', 'invalid YAML']),
+    'override_not_mapping': (['--params_override=trainer.train_steps'], 'existing',
+                             ['--params_override', 'expected a mapping']),
+    'missing_config_file': (['--config_file={d}/nowhere.yaml'], 'fresh',
+                            ['--config_file', 'not found', 'nowhere.yaml']),
+    'bad_yaml_file': (['--config_file={d}/bad.yaml'], 'existing',
+                      ['--config_file', 'bad.yaml', 'invalid YAML (line ']),
+    'config_file_key': (['--config_file={d}/typo.yaml'], 'existing',
+                        ['trainer.trian_steps', "did you mean 'train_steps'", 'typo.yaml']),
+    'config_file_tag': (['--config_file={d}/evil.yaml'], 'existing',
+                        ['evil.yaml', 'python/tuple']),
+    'config_file_list': (['--config_file={d}/list.yaml'], 'existing',
+                         ['list.yaml', 'expected a mapping']),
+    'gin_missing_file': (['--gin_file={d}/nowhere.gin'], 'existing',
+                         ['--gin_file', 'nowhere.gin']),
+    'gin_unquoted': (['--gin_params=experiments.digits.build_mlp.activation=tanh'],
+                     'existing', ['--gin_params', "activation='tanh'"]),
+    'gin_syntax': (['--gin_params=experiments.digits.build_mlp.activation=[1,'], 'existing',
+                   ['--gin_params', 'build_mlp.activation']),
+}
+FILES = {'bad.yaml': 'trainer:\n  train_steps: [60\n',
+         'typo.yaml': 'trainer:\n  trian_steps: 5\n',
+         'evil.yaml': "trainer: !!python/object/apply:os.system ['true']\n",
+         'list.yaml': '- 1\n- 2\n',
+         'file': 'not a directory'}
+
+
+def populate(model_dir):
+  os.makedirs(os.path.join(model_dir, 'train'))
+  for name, text in [('params.yaml', 'trainer: {train_steps: 7}\n'),
+                     ('checkpoint', 'model_checkpoint_path: "ckpt-7"\n'),
+                     ('ckpt-7.index', 'index'), ('train/events.out.tfevents.1', 'ev')]:
+    with open(os.path.join(model_dir, name), 'w') as f:
+      f.write(text)
+
+
+def snapshot(directory):
+  out = {}
+  for root, _, files in os.walk(directory):
+    for name in files:
+      path = os.path.join(root, name)
+      with open(path, 'rb') as f:
+        out[os.path.relpath(path, directory)] = (f.read(), os.stat(path).st_mtime_ns)
+  return out
+
+
+def _run(name, root):
+  args, kind, _ = CASES[name]
+  d = os.path.join(root, name)
+  os.makedirs(d)
+  for file_name, text in FILES.items():
+    with open(os.path.join(d, file_name), 'w') as f:
+      f.write(text)
+  args = [a.replace('{d}', d) for a in args]
+  if not any(a.startswith('--experiment') for a in args) and name != 'missing_experiment':
+    args.append('--experiment=digits_mlp')
+  model_dir = os.path.join(d, 'model')
+  if kind == 'existing':
+    populate(model_dir)
+  if kind:
+    args.append(f'--model_dir={model_dir}')
+  before = snapshot(model_dir) if kind == 'existing' else None
+  proc = subprocess.run([sys.executable, '-c', WRAPPER, *args], cwd=REPO,
+                        capture_output=True, text=True, timeout=120, check=False)
+  return proc, model_dir, before
+
+
+@pytest.fixture(name='results', scope='module')
+def fixture_results(tmp_path_factory):
+  root = str(tmp_path_factory.mktemp('cli'))
+  with concurrent.futures.ThreadPoolExecutor(4) as pool:
+    futures = {name: pool.submit(_run, name, root) for name in CASES}
+    return {name: f.result() for name, f in futures.items()}
+
+
+def test_there_are_at_least_fifty_cases():
+  assert len(CASES) >= 50
+
+
+@pytest.mark.parametrize('name', sorted(CASES))
+def test_bad_input_is_one_line_before_tensorflow(results, name):
+  proc, model_dir, before = results[name]
+  _, kind, expected = CASES[name]
+  lines = [line for line in proc.stderr.splitlines() if line.strip()]
+  assert proc.returncode == 2, proc.stderr
+  assert lines[-1] == 'TF_LOADED False', proc.stderr
+  assert len(lines) == 2, proc.stderr
+  error = lines[0]
+  assert error.startswith('trainer_main.py: error: ')
+  for text in expected:
+    assert text in error, (text, error)
+  assert proc.stdout == ''
+  if kind == 'fresh':
+    assert not os.path.exists(model_dir)
+  elif kind == 'existing':
+    assert snapshot(model_dir) == before
