@@ -134,7 +134,7 @@ def _prepare(name, root):
         f'--gin_file={d}/second.gin',
         '--gin_params=official_like.run_experiment.run_post_eval=True',
         '--gin_params=official_like.run_experiment.save_summary=True',
-        '--num_gpus=0', '--tpu=my-tpu'), model_dir
+        '--num_gpus=0', '--tpu=my-tpu', '--verbosity=1'), model_dir
   if name == 'make_run':
     return make_run_command(model_dir), model_dir
   args, model_dir_kind, _ = BAD_INPUT[name]
@@ -255,6 +255,37 @@ def test_gin_files_and_params_reach_the_run(flags_run):
                    proc.stdout, re.M), proc.stdout
   assert os.path.isdir(os.path.join(model_dir, 'validation'))
   assert os.path.exists(os.path.join(model_dir, 'ckpt-60.index'))
+
+
+def _log_lines(proc):
+  """stdout and stderr lines, without absl's prefix and TF's C++ lines."""
+  lines = []
+  for line in (proc.stdout + proc.stderr).splitlines():
+    if not line.strip() or _TF_RUNTIME_LINE.match(line):
+      continue
+    lines.append(re.sub(r'^[IWEF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] ', '', line))
+  return lines
+
+
+def test_make_run_log_is_one_line_per_event(make_run):
+  proc, _, _ = make_run
+  lines = _log_lines(finished(proc))
+  assert 'cuInit' not in proc.stderr
+  assert len(lines) == len(set(lines)), lines
+  assert not [line for line in lines if 'nan' in line.lower().split()]
+  progress = [line for line in lines if re.match(r'step \d+/100 \|', line)]
+  evaluations = [line for line in lines if line.startswith('eval | step ')]
+  assert len(progress) == 2 and len(evaluations) == 1, lines
+  # Start, progress, evaluation and the three closing lines: nothing else.
+  assert len(lines) == 1 + len(progress) + len(evaluations) + 3, lines
+  assert not any(line.startswith(('train | step:', ' eval | step:')) for line in lines)
+
+
+def test_verbosity_brings_orbit_lines_back_once(flags_run):
+  proc, _ = flags_run
+  lines = _log_lines(proc)
+  orbit = [line for line in lines if line.startswith('train | step:')]
+  assert orbit and len(orbit) == len(set(orbit)), lines
 
 
 def test_progress_lines_show_step_rate_loss_and_eta(flags_run):
