@@ -7,6 +7,8 @@ TensorBoard server is the one installed next to this Python, listening on
 """
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -139,3 +141,20 @@ def test_learning_rate_in_tensorboard_is_the_schedule(finished_run, tensorboard)
                   run='validation', tag='accuracy')
   assert [step for _, step, _ in accuracy] == [60, 120]
   assert np.isclose(accuracy[-1][2], float(eval_logs['accuracy']), rtol=1e-6)
+
+
+def test_learning_rate_card_in_a_real_browser(tensorboard):
+  """Headless Chromium renders TensorBoard's scalars page with a learning_rate card."""
+  browser = next(filter(None, map(shutil.which, ('chromium', 'chromium-browser',
+                                                   'google-chrome'))), None)
+  if browser is None:
+    pytest.skip('no Chromium on this machine (apt-get install chromium)')
+  port, proc, log_path = tensorboard
+  poll(port, proc, log_path, '/data/plugin/scalars/tags', lambda tags: 'train' in tags)
+  page = subprocess.run(
+      [browser, '--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=20000',
+       '--dump-dom', f'http://127.0.0.1:{port}/#timeseries'],
+      capture_output=True, text=True, timeout=180, check=False).stdout
+  cards = re.findall(r'class="group-title" title="([^"]+)"', page)
+  assert 'learning_rate' in cards, cards
+  assert 'training_loss' in cards, cards
