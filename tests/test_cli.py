@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+from model_dirs import populate, snapshot
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WRAPPER = '''
 import runpy, sys
@@ -141,25 +143,6 @@ FILES = {'bad.yaml': 'trainer:\n  train_steps: [60\n',
          'evil.yaml': "trainer: !!python/object/apply:os.system ['true']\n",
          'list.yaml': '- 1\n- 2\n',
          'file': 'not a directory'}
-
-
-def populate(model_dir):
-  os.makedirs(os.path.join(model_dir, 'train'))
-  for name, text in [('params.yaml', 'trainer: {train_steps: 7}\n'),
-                     ('checkpoint', 'model_checkpoint_path: "ckpt-7"\n'),
-                     ('ckpt-7.index', 'index'), ('train/events.out.tfevents.1', 'ev')]:
-    with open(os.path.join(model_dir, name), 'w') as f:
-      f.write(text)
-
-
-def snapshot(directory):
-  out = {}
-  for root, _, files in os.walk(directory):
-    for name in files:
-      path = os.path.join(root, name)
-      with open(path, 'rb') as f:
-        out[os.path.relpath(path, directory)] = (f.read(), os.stat(path).st_mtime_ns)
-  return out
 
 
 def _run(name, root):
