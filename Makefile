@@ -27,3 +27,12 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# `bazel test //...` offline with Debian's Bazel 4 (README.md, "Bazel"): installs
+# bazel-bootstrap when there is no bazel; the targets run on $(VENV).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+.PHONY: bazel-test
+bazel-test: $(STAMP)
+	@command -v bazel >/dev/null || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q bazel-bootstrap; }
+	bazel test //...

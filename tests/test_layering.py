@@ -1,9 +1,9 @@
 """Layers import only downwards, BUILD covers every source, and `official` stays out.
 
-Bazel cannot run on this machine (its rules come from the network), so the
-BUILD file is checked statically: it is parsed as the Python-syntax
-Starlark it is, and its globs and deps are compared with the tree and the
-real imports.
+`make bazel-test` enforces the layers at run time (a target sees only the
+sources it depends on); these checks run without Bazel. The BUILD files are
+parsed as the Python-syntax Starlark they are, and their globs and deps are
+compared with the tree and the real imports.
 """
 import ast
 import fnmatch
@@ -19,7 +19,9 @@ LAYERS = {
     'official_like.modeling.hyperparams': {'official_like.modeling.hyperparams'},
     'official_like.modeling.optimization': {'official_like.modeling.hyperparams',
                                             'official_like.modeling.optimization'},
-    'official_like.common': {'official_like.common'},
+    'official_like.common': {'official_like.modeling.hyperparams',
+                             'official_like.modeling.optimization',
+                             'official_like.common'},
     'official_like.core': {'official_like.modeling.hyperparams',
                            'official_like.modeling.optimization',
                            'official_like.common', 'official_like.core'},
@@ -77,9 +79,13 @@ def test_layers_import_only_downwards():
   assert not violations, '\n'.join(violations)
 
 
+def _parse_build(path):
+  with open(os.path.join(ROOT, path), encoding='utf-8') as f:
+    return ast.parse(f.read())
+
+
 def _build_targets():
-  with open(os.path.join(ROOT, 'BUILD'), encoding='utf-8') as f:
-    tree = ast.parse(f.read())
+  tree = _parse_build('BUILD')
   targets = {}
   for call in ast.walk(tree):
     if isinstance(call, ast.Call) and getattr(call.func, 'id', '') in (
@@ -128,6 +134,41 @@ def test_build_covers_every_source_and_mirrors_layers():
   assert {'hyperparams'} <= closure('optimization')
   assert {'optimization', 'common'} <= closure('core')
   assert {'core'} <= closure('experiments') and {'experiments'} <= closure('trainer_main')
+
+
+def _assignments(tree):
+  return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
+          if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)}
+
+
+def test_every_layer_has_a_bazel_import_test():
+  """tests/BUILD imports each layer's modules with only that layer's target as dep."""
+  layer_dirs = _assignments(_parse_build('tests/BUILD'))['LAYER_DIRS']
+  targets = _build_targets()
+  binaries = {'trainer_main.py', 'experiments/write_tfrecords.py'}
+  package_markers = {'official_like/__init__.py', 'official_like/modeling/__init__.py'}
+  assert set(layer_dirs) == {BUILD_TARGET_OF_LAYER[l] for l in LAYERS} - {'trainer_main'}
+  for target, dirs in layer_dirs.items():
+    patterns, excludes, _ = targets[target]
+    for path in set(_sources()) - binaries:
+      in_dirs = any(path.startswith(d + '/') for d in dirs)
+      in_target = _matches(path, patterns, excludes)
+      assert in_dirs or not in_target or path in package_markers, (
+          f'{path} is in //:{target} but {target}_imports_test does not import it')
+      assert in_target or not in_dirs, f'{path} is not in //:{target}'
+
+
+def test_every_test_file_is_a_bazel_test():
+  tree = _parse_build('tests/BUILD')
+  loops = [ast.unparse(node.generators[0].iter) for node in ast.walk(tree)
+           if isinstance(node, ast.ListComp) and getattr(node.elt.func, 'id', '') == 'py_test']
+  assert "glob(['test_*.py'])" in loops, 'tests/BUILD: a py_test per glob(["test_*.py"])'
+  tests = {os.path.basename(p) for p in glob.glob('tests/test_*.py', root_dir=ROOT)}
+  overrides = _assignments(tree)
+  for name in ('SIZES', 'TAGS'):
+    stale = set(overrides[name]) - tests
+    assert not stale, f'tests/BUILD {name} names missing files: {sorted(stale)}'
+  assert set(overrides['SIZES'].values()) <= {'small', 'medium', 'large', 'enormous'}
 
 
 def test_nothing_imports_tfm_at_run_time():
