@@ -23,6 +23,7 @@ from official_like.common import flags as tfm_flags
 from official_like.common import gin_bindings
 from official_like.core import exp_factory
 from official_like.core import experiment_parser
+from official_like.core import model_dir_checks
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams.errors import suggestion
 
@@ -82,20 +83,6 @@ def import_user_modules() -> None:
       raise ConfigError(('--import',), f'{entry!r}: {e}') from None
 
 
-def check_model_dir(model_dir: str) -> None:
-  if not model_dir:
-    raise ConfigError(('--model_dir',), 'is required: the directory for '
-                      'checkpoints, summaries and params.yaml')
-  if os.path.exists(model_dir) and not os.path.isdir(model_dir):
-    raise ConfigError(('--model_dir',), f'{model_dir!r} is a file, not a directory')
-  parent = model_dir
-  while not os.path.exists(parent):
-    parent = os.path.dirname(os.path.abspath(parent))
-  if not os.access(parent, os.W_OK | os.X_OK):
-    raise ConfigError(('--model_dir',), f'{model_dir!r} is not writable '
-                      f'(no write permission on {parent!r})')
-
-
 def prepare():
   """Checks every flag and value, then builds the strategy: (params, strategy).
 
@@ -103,10 +90,11 @@ def prepare():
   unreachable TPU, too many GPUs) and batch sizes that do not split over
   the replicas are reported like config errors, before any file is written.
   """
-  check_model_dir(FLAGS.model_dir)
+  model_dir_checks.check_usable(FLAGS.model_dir)
   gin_bindings.parse(FLAGS.gin_file, FLAGS.gin_params, check_only=True)
   params = experiment_parser.parse_configuration(FLAGS, lock_return=False,
                                                  print_return=False)
+  model_dir_checks.check_fits(params, FLAGS.mode, FLAGS.model_dir)
   # TensorFlow is imported from here on; devices first, so its start-up is quiet.
   from official_like.common import tf_quiet  # pylint: disable=g-import-not-at-top
   tf_quiet.import_quietly()
@@ -123,15 +111,29 @@ def prepare():
       num_gpus=runtime.num_gpus, all_reduce_alg=runtime.all_reduce_alg,
       num_packs=runtime.num_packs, tpu_address=runtime.tpu)
   train_utils.check_batch_sizes(params, strategy.num_replicas_in_sync,
-                                'train' in FLAGS.mode, 'eval' in FLAGS.mode)
+                                'train' in FLAGS.mode or FLAGS.mode == 'lr_find',
+                                'eval' in FLAGS.mode)
   return params, strategy
+
+
+def run_tool(params, strategy) -> None:
+  """--mode=lr_preview (no model, no data) or lr_find (a throwaway model); no training."""
+  if FLAGS.mode == 'lr_preview':
+    from official_like.core import lr_preview  # pylint: disable=g-import-not-at-top
+    lr_preview.run(params, FLAGS.model_dir)
+    return
+  from official_like.core import lr_find  # pylint: disable=g-import-not-at-top
+  from official_like.core import task_factory  # pylint: disable=g-import-not-at-top
+  with strategy.scope():
+    task = task_factory.get_task(params.task, logging_dir=FLAGS.model_dir)
+  lr_find.run(params, task, strategy, FLAGS.model_dir)
 
 
 def list_experiments() -> None:
   described = exp_factory.describe_experiments()
   width = max(map(len, described), default=0)
   for name, doc in described.items():
-    print(f'{name:<{width}}  {doc}')
+    print(f'{name:<{width}}  {doc}'.rstrip())
 
 
 def main(argv) -> None:
@@ -145,6 +147,11 @@ def main(argv) -> None:
     params, strategy = prepare()
   except (ValueError, RuntimeError) as e:  # ConfigError is a ValueError.
     fail(str(e))
+  if FLAGS.mode in tfm_flags.TOOL_MODES:
+    run_tool(params, strategy)
+    return
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from official_like.core import preemption  # pylint: disable=g-import-not-at-top
   from official_like.core import task_factory  # pylint: disable=g-import-not-at-top
   from official_like.core import train_lib  # pylint: disable=g-import-not-at-top
   from official_like.core import train_utils  # pylint: disable=g-import-not-at-top
@@ -155,8 +162,26 @@ def main(argv) -> None:
     train_lib.run_experiment(
         distribution_strategy=strategy, task=task, mode=FLAGS.mode,
         params=params, model_dir=FLAGS.model_dir, eval_actions=[final.update])
-  except RuntimeError as e:  # A diverged loss, after its recoveries.
+  except preemption.Preempted as e:  # SIGTERM/SIGINT: saved; exit 128 + signal.
+    print(str(e).splitlines()[0], file=sys.stderr)  # Gin appends a line.
+    sys.exit(e.exit_code)
+  except KeyboardInterrupt:  # Ctrl-C where no checkpoint is due (evaluation).
+    print('Interrupted.', file=sys.stderr)
+    sys.exit(130)
+  except ConfigError as e:  # Found once running (e.g. runtime.seed under determinism).
+    fail(str(e).splitlines()[0])
+  except RuntimeError as e:  # A diverged loss, a model_dir in use, ... (errors.RunError).
     fail(str(e).splitlines()[0], code=1)
+  except (tf.errors.UnavailableError, tf.errors.CancelledError,
+          tf.errors.DeadlineExceededError) as e:
+    if strategy.cluster_resolver is None:
+      raise
+    # A peer died: TensorFlow's coordination service notices its missing heartbeats.
+    reason = next((line.strip() for line in e.message.splitlines() if 'unhealthy' in line),
+                  e.message.strip().splitlines()[0])
+    fail(f'a worker of the cluster stopped or cannot be reached ({type(e).__name__}: '
+         f"{reason}); rerun every worker's command to resume from the chief's "
+         'latest checkpoint', code=1)
   if strategy.extended.should_checkpoint:
     train_utils.save_gin_config('', FLAGS.model_dir)
   if final:

@@ -43,4 +43,4 @@ def diabetes_regression() -> cfg.ExperimentConfig:
                   'initial_learning_rate': 0.01, 'decay_steps': 100,
                   'decay_rate': 0.7}},
           })),
-      runtime=cfg.RuntimeConfig(distribution_strategy='one_device'))
+      runtime=cfg.RuntimeConfig(distribution_strategy='one_device', seed=1))

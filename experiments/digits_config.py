@@ -63,7 +63,7 @@ def _digits_experiment(model_type: str, learning_rate: float) -> cfg.ExperimentC
                   'decay_steps': train_steps}},
               'warmup': {'type': 'linear', 'linear': {'warmup_steps': 100}},
           })),
-      runtime=cfg.RuntimeConfig(distribution_strategy='one_device'))
+      runtime=cfg.RuntimeConfig(distribution_strategy='one_device', seed=1))
 
 
 @exp_factory.register_config_factory('digits_mlp')

@@ -12,7 +12,9 @@ import sys
 
 import pytest
 
+import experiments  # noqa: F401  (registers digits_mlp; no TensorFlow)
 from model_dirs import populate, snapshot
+from official_like.core import exp_factory
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WRAPPER = '''
@@ -137,6 +139,12 @@ CASES = {
                      'existing', ['--gin_params', "activation='tanh'"]),
     'gin_syntax': (['--gin_params=experiments.digits.build_mlp.activation=[1,'], 'existing',
                    ['--gin_params', 'build_mlp.activation']),
+    'eval_without_checkpoint': (['--mode=eval'], 'fresh',
+                                ['--model_dir', 'has no checkpoint to evaluate']),
+    'other_experiment': (['--experiment=diabetes_regression'], 'digits_run',
+                         ['holds a run of another model or experiment', 'task.']),
+    'other_model_shape': (['--params_override=task.model.mlp.hidden_sizes=[32]'],
+                          'digits_run', ['task.model.mlp.hidden_sizes: [128, 64] -> [32]']),
 }
 FILES = {'bad.yaml': 'trainer:\n  train_steps: [60\n',
          'typo.yaml': 'trainer:\n  trian_steps: 5\n',
@@ -156,11 +164,14 @@ def _run(name, root):
   if not any(a.startswith('--experiment') for a in args) and name != 'missing_experiment':
     args.append('--experiment=digits_mlp')
   model_dir = os.path.join(d, 'model')
-  if kind == 'existing':
+  if kind in ('existing', 'digits_run'):
     populate(model_dir)
+  if kind == 'digits_run':  # A digits_mlp run's own params.yaml.
+    with open(os.path.join(model_dir, 'params.yaml'), 'w') as f:
+      f.write(exp_factory.get_exp_config('digits_mlp').as_yaml())
   if kind:
     args.append(f'--model_dir={model_dir}')
-  before = snapshot(model_dir) if kind == 'existing' else None
+  before = snapshot(model_dir) if kind in ('existing', 'digits_run') else None
   proc = subprocess.run([sys.executable, '-c', WRAPPER, *args], cwd=REPO,
                         capture_output=True, text=True, timeout=120, check=False)
   return proc, model_dir, before
@@ -193,5 +204,5 @@ def test_bad_input_is_one_line_before_tensorflow(results, name):
   assert proc.stdout == ''
   if kind == 'fresh':
     assert not os.path.exists(model_dir)
-  elif kind == 'existing':
+  elif kind in ('existing', 'digits_run'):
     assert snapshot(model_dir) == before

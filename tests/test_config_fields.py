@@ -40,7 +40,7 @@ SUPPORTED = {
                          'task_index', 'all_reduce_alg', 'num_packs'], MAIN),
         **dict.fromkeys(['enable_xla', 'run_eagerly', 'tpu_enable_xla_dynamic_padder',
                          'dataset_num_private_threads'], TRAINER),
-        'mixed_precision_dtype': 'official_like/core/train_utils.py',
+        **dict.fromkeys(['mixed_precision_dtype', 'seed'], 'official_like/core/train_utils.py'),
         'loss_scale': 'official_like/core/base_task.py',
     },
     cfg.TrainerConfig: {

@@ -47,11 +47,14 @@ def test_all_tfm_config_classes_are_collected():
           'LrConfig', 'WarmupConfig', 'OptimizationConfig'} <= names
 
 
-# The choices official_like adds to TFM's oneofs, declared after TFM's own.
+# The fields official_like adds to TFM's configs, declared after TFM's own:
+# choices of the oneofs, and the opt-in batch scaling of the rates (left out
+# of as_dict() while unset, so the dicts below still equal TFM's).
 OUR_EXTRA_CHOICES = {
     'OptimizerConfig': ['nadam', 'adamax', 'lion', 'adan'],
     'LrConfig': ['wsd', 'cosine_restarts', 'inverse_sqrt', 'one_cycle',
                  'linear'],
+    'OptimizationConfig': ['learning_rate_scaling'],
 }
 
 
@@ -407,7 +410,7 @@ def test_unknown_key_in_unselected_choice_is_still_caught():
 def test_unknown_top_level_key():
   _raises({'optimizer': {'type': 'sgd'}, 'warmups': {}},
           "warmups: unknown key; did you mean 'warmup'? valid keys: ema, "
-          'learning_rate, optimizer, warmup')
+          'learning_rate, learning_rate_scaling, optimizer, warmup')
 
 
 def test_slide_is_rejected():

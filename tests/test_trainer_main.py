@@ -113,7 +113,7 @@ def _prepare(name, root):
         '--gin_params=official_like.run_experiment.run_post_eval=True',
         '--gin_params=official_like.run_experiment.save_summary=True',
         '--num_gpus=0', '--tpu=my-tpu', '--verbosity=1'), model_dir
-  if name == 'make_run':
+  if name in ('make_run', 'make_run_again'):
     return make_run_command(model_dir), model_dir
   args, model_dir_kind, _ = BAD_INPUT[name]
   if model_dir_kind == 'existing':
@@ -151,9 +151,10 @@ def runs(request, tmp_path_factory):
     callspec = getattr(item, 'callspec', None)
     if callspec is not None and 'case' in callspec.params:
       wanted.add(callspec.params['case'])
-    for fixture, name in [('flags_run', 'flags'), ('make_run', 'make_run')]:
+    for fixture, names in [('flags_run', ['flags']), ('make_run', ['make_run']),
+                           ('make_run_twice', ['make_run', 'make_run_again'])]:
       if fixture in item.fixturenames:
-        wanted.add(name)
+        wanted.update(names)
   root = str(tmp_path_factory.mktemp('cli'))
   prepared = {name: _prepare(name, root) for name in sorted(wanted)}
   before = {name: snapshot(model_dir) if model_dir and os.path.isdir(model_dir)
@@ -180,6 +181,17 @@ def flags_run(runs):
 @pytest.fixture(scope='module')
 def make_run(runs):
   return runs['make_run']
+
+
+@pytest.fixture(scope='module')
+def make_run_twice(runs):
+  return runs['make_run'], runs['make_run_again']
+
+
+def test_make_run_gives_the_same_numbers_every_time(make_run_twice):
+  finals = [re.findall(r'^Final evaluation: .*$', finished(proc).stdout, re.M)
+            for proc, _, _ in make_run_twice]
+  assert finals[0] and finals[0] == finals[1], finals
 
 
 @pytest.mark.parametrize('case', sorted(BAD_INPUT))
@@ -253,9 +265,11 @@ def test_make_run_log_is_one_line_per_event(make_run):
   assert not [line for line in lines if 'nan' in line.lower().split()]
   progress = [line for line in lines if re.match(r'step \d+/100 \|', line)]
   evaluations = [line for line in lines if line.startswith('eval | step ')]
-  assert len(progress) == 2 and len(evaluations) == 1, lines
-  # Start, progress, evaluation and the three closing lines: nothing else.
-  assert len(lines) == 1 + len(progress) + len(evaluations) + 3, lines
+  # Shortened to 100 steps, the run stops inside the 600-step decay: lr_lint says so.
+  plan = [line for line in lines if line.startswith('Learning rate plan: ')]
+  assert len(progress) == 2 and len(evaluations) == 1 and len(plan) == 1, lines
+  # Start, progress, evaluation, the plan warning and the three closing lines: nothing else.
+  assert len(lines) == 1 + len(progress) + len(evaluations) + len(plan) + 3, lines
   assert not any(line.startswith(('train | step:', ' eval | step:')) for line in lines)
 
 

@@ -1,12 +1,17 @@
 """The command-line flags of a training binary, as TFM's `define_flags` names them.
 
 `MODES` is the one list of run modes: the flag's enum and the runner's check
-both read it. Defining the flags twice (a binary and a library both asking)
-is harmless.
+both read it. `TOOL_MODES` are what `trainer_main.py` offers on top: they
+look at the learning rate of the same config and train nothing, so the
+runner refuses them. Defining the flags twice (a binary and a library both
+asking) is harmless.
 """
 from absl import flags
 
 MODES = ('train', 'eval', 'train_and_eval', 'continuous_eval', 'train_and_post_eval')
+# lr_preview: the planned curve, table, PNG and CSV, without model or data.
+# lr_find: a learning-rate range test on a throwaway model.
+TOOL_MODES = ('lr_preview', 'lr_find')
 
 
 def _define(kind: str, name: str, default, help_text: str, **kwargs) -> None:
@@ -22,7 +27,8 @@ def define_flags() -> None:
   All are optional here; `trainer_main` says which a run needs.
   """
   _define('string', 'experiment', None, 'Registered experiment name, e.g. digits_mlp.')
-  _define('enum', 'mode', None, 'What to run.', enum_values=list(MODES))
+  _define('enum', 'mode', None, 'What to run; lr_preview and lr_find train nothing.',
+          enum_values=list(MODES + TOOL_MODES))
   _define('string', 'model_dir', None,
           'Where checkpoints, summaries and params.yaml go.')
   _define('multi_string', 'config_file', None,

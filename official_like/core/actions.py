@@ -9,7 +9,7 @@ decides which actions a run gets.
 import datetime
 import os
 import time
-from typing import List
+from typing import List, Optional
 
 from absl import logging
 import gin
@@ -19,6 +19,8 @@ import tensorflow as tf
 
 from official_like.core import base_trainer
 from official_like.core import config_definitions as cfg
+from official_like.core import preemption
+from official_like.core.errors import RunError
 from official_like.modeling.optimization.ema_optimizer import ExponentialMovingAverage
 
 
@@ -52,6 +54,21 @@ class ProgressLogger:
         parts.append(f'{label} {float(orbit.utils.get_value(output[key])):.4g}')
     if eta is not None:
       parts.append(f'ETA {eta}')
+    logging.info(' | '.join(parts))
+
+
+class EvalLogger:
+  """Logs one line per evaluation: `eval | step N | metric value | ...`."""
+
+  def __init__(self, global_step: tf.Variable):
+    self._global_step = global_step
+
+  def __call__(self, output) -> None:
+    parts = [f'eval | step {int(self._global_step.numpy())}']
+    for key, value in sorted(output.items()):
+      value = orbit.utils.get_value(value)
+      if np.ndim(value) == 0:
+        parts.append(f'{key} {float(value):.4g}')
     logging.info(' | '.join(parts))
 
 
@@ -106,7 +123,7 @@ class RecoveryCondition:
     if self.recover_counter > self.recovery_max_trials:
       what = 'is not finite' if not finite else (
           f'exceeds trainer.loss_upper_bound={self.loss_upper_bound}')
-      raise RuntimeError(
+      raise RunError(
           f'training loss {loss} at step {step} {what}, and '
           f'trainer.recovery_max_trials={self.recovery_max_trials} recoveries are '
           'used up; lower the learning rate, add clipping '
@@ -120,22 +137,29 @@ class RecoveryCondition:
 class RecoveryAction:
   """Restores the latest checkpoint after a diverged loss.
 
+  `checkpoint` is what is restored (default: the manager's own). The runner
+  passes the trainer's TFM checkpoint, without the input position: as in
+  TFM, training goes on with the next batches instead of replaying the ones
+  that diverged, which in a seeded run would diverge again the same way.
+
   With no checkpoint yet, TFM would re-run the warm start and go on with the
   diverged weights; here the run stops and says why instead.
   """
 
-  def __init__(self, checkpoint_manager: tf.train.CheckpointManager):
+  def __init__(self, checkpoint_manager: tf.train.CheckpointManager,
+               checkpoint: Optional[tf.train.Checkpoint] = None):
     self.checkpoint_manager = checkpoint_manager
+    self.checkpoint = checkpoint or checkpoint_manager.checkpoint
 
   def __call__(self, output) -> None:
     del output
     path = self.checkpoint_manager.latest_checkpoint
     if path is None:
-      raise RuntimeError(
+      raise RunError(
           'the training loss diverged and there is no checkpoint to recover from '
           'yet; lower trainer.checkpoint_interval or raise '
           'trainer.recovery_begin_steps')
-    self.checkpoint_manager.checkpoint.restore(path)
+    self.checkpoint.restore(path).expect_partial()
     logging.warning('Diverged; restoring %s', path)
 
 
@@ -143,7 +167,13 @@ class RecoveryAction:
 def get_train_actions(params: cfg.ExperimentConfig, trainer: base_trainer.Trainer,
                       model_dir: str,
                       checkpoint_manager: tf.train.CheckpointManager) -> List[orbit.Action]:
-  """Progress logging, divergence recovery and on-demand preemption checkpoints."""
+  """Progress logging, divergence recovery and on-demand preemption checkpoints.
+
+  Preemption: a multi-worker run (its strategy has a cluster resolver) uses
+  Orbit's `SaveCheckpointIfPreempted`; a single process saves and stops on
+  SIGTERM or SIGINT (see `preemption`). `preemption_on_demand_checkpoint`
+  turns both off.
+  """
   del model_dir
   t = params.trainer
   actions = [ProgressLogger(trainer.global_step, t.train_steps)]
@@ -151,19 +181,23 @@ def get_train_actions(params: cfg.ExperimentConfig, trainer: base_trainer.Traine
     condition = RecoveryCondition(trainer.global_step, t.loss_upper_bound,
                                   t.recovery_begin_steps, t.recovery_max_trials)
     actions.append(orbit.actions.ConditionalAction(
-        condition, RecoveryAction(checkpoint_manager)))
+        condition, RecoveryAction(checkpoint_manager, trainer.checkpoint)))
   if t.preemption_on_demand_checkpoint and trainer.strategy.cluster_resolver:
     actions.append(orbit.actions.SaveCheckpointIfPreempted(
         trainer.strategy.cluster_resolver, checkpoint_manager, trainer.global_step,
         keep_running_after_save=True))
+  elif t.preemption_on_demand_checkpoint and checkpoint_manager:
+    actions.append(preemption.SaveAndStopOnSignal(checkpoint_manager,
+                                                   trainer.global_step))
   return actions
 
 
 @gin.configurable(module='official_like')
 def get_eval_actions(params: cfg.ExperimentConfig, trainer: base_trainer.Trainer,
                      model_dir: str) -> List[orbit.Action]:
-  """With an EMA optimizer, the averaged weights are also saved after each evaluation."""
+  """A one-line result log; with an EMA optimizer, the averaged weights are saved too."""
+  actions = [EvalLogger(trainer.global_step)]
   if isinstance(trainer.optimizer, ExponentialMovingAverage):
-    return [EMACheckpointing(model_dir, trainer.optimizer, trainer.checkpoint,
-                             params.trainer.max_to_keep)]
-  return []
+    actions.append(EMACheckpointing(model_dir, trainer.optimizer, trainer.checkpoint,
+                                    params.trainer.max_to_keep))
+  return actions

@@ -82,7 +82,11 @@ class DataConfig(Config):
 
 @dataclasses.dataclass
 class RuntimeConfig(Config):
-  """Devices, distribution and numerics of the run."""
+  """Devices, distribution and numerics of the run.
+
+  `seed` (not in TFM) seeds model init, dropout and input shuffling; with it
+  set and op determinism on, two runs give bitwise-equal weights.
+  """
   distribution_strategy: str = 'mirrored'
   enable_xla: bool = False
   gpu_thread_mode: Optional[str] = None
@@ -102,7 +106,9 @@ class RuntimeConfig(Config):
   num_cores_per_replica: int = 1
   default_shard_dim: int = -1
   use_tpu_mp_strategy: bool = False
+  seed: Optional[int] = None
 
+  NOT_IN_TFM = ('seed',)  # Added fields; their defaults keep TFM's YAML and behaviour.
   UNSUPPORTED = {
       'gpu_thread_mode': 'GPU thread tuning',
       'per_gpu_thread_count': 'GPU thread tuning',
@@ -121,6 +127,7 @@ class RuntimeConfig(Config):
       raise ConfigError(('distribution_strategy',), str(e)) from None
     checks.in_range('num_gpus', self.num_gpus, 0)
     checks.positive('dataset_num_private_threads', self.dataset_num_private_threads)
+    checks.in_range('seed', self.seed, 0, 2**32)  # NumPy's seed range (it is seeded too).
     if self.mixed_precision_dtype not in _PRECISIONS:
       raise ConfigError(('mixed_precision_dtype',), f'must be one of float32, '
                         f'float16, bfloat16 or null, got {self.mixed_precision_dtype!r}')

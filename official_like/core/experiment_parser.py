@@ -16,6 +16,9 @@ from official_like.core import config_definitions as cfg
 from official_like.core import exp_factory
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams import params_parser
+from official_like.modeling.hyperparams.errors import under
+from official_like.modeling.optimization import lr_resolution
+from official_like.modeling.optimization.configs.optimization_config import OptimizationConfig
 
 
 @dataclasses.dataclass
@@ -88,11 +91,39 @@ class ExperimentParser:
     return params
 
 
+def resolve_learning_rate(params: cfg.ExperimentConfig) -> List[str]:
+  """Resolves `trainer.optimizer_config` for this run, in place; returns the changes.
+
+  `decay_steps: -1` (and the other schedule lengths) become numbers, and
+  `learning_rate_scaling` is applied for `task.train_data.global_batch_size`
+  (see `lr_resolution`); each change is logged. Safe to call again: an
+  already resolved config is left as it is. A plan whose rate is 0 at every
+  training step raises ConfigError naming the key most likely at fault.
+  """
+  trainer = getattr(params, 'trainer', None)
+  config = getattr(trainer, 'optimizer_config', None)
+  if not isinstance(config, OptimizationConfig) or config.learning_rate.type is None:
+    return []
+  data = getattr(getattr(params, 'task', None), 'train_data', None)
+  with under('trainer', 'optimizer_config'):
+    changes = lr_resolution.resolve(config, trainer.train_steps,
+                                    getattr(data, 'global_batch_size', None))
+    lr_resolution.check_rate_not_zero(config, trainer.train_steps)
+  for change in changes:
+    logging.info('Learning rate resolved: trainer.optimizer_config.%s', change)
+  return changes
+
+
 def parse_configuration(flags_obj, lock_return: bool = True,
                         print_return: bool = True) -> cfg.ExperimentConfig:
-  """The validated (and by default locked) config that `flags_obj` describes."""
+  """The validated, resolved (and by default locked) config that `flags_obj` describes.
+
+  Resolved: schedule lengths tied to train_steps and batch-scaled rates are
+  replaced by the numbers the run uses (`resolve_learning_rate`).
+  """
   params = ExperimentParser(flags_obj).parse()
   params.validate()
+  resolve_learning_rate(params)
   if lock_return:
     params.lock()
   if print_return:

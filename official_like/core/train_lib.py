@@ -20,7 +20,15 @@ from official_like.core import actions
 from official_like.core import base_task
 from official_like.core import base_trainer
 from official_like.core import config_definitions as cfg
+from official_like.core import experiment_parser
+from official_like.core import hparams_summary
+from official_like.core import lr_lint
+from official_like.core import lr_plan
+from official_like.core import model_dir_lock
+from official_like.core import preemption
+from official_like.core import seeding
 from official_like.core import train_utils
+from official_like.core.errors import RunError
 from official_like.core.summaries import IntervalSummaryManager
 from official_like.core.train_utils import maybe_create_best_ckpt_exporter
 from official_like.modeling.hyperparams import ConfigError
@@ -36,9 +44,15 @@ class OrbitExperimentRunner:
 
   Restarting the same run in the same model_dir resumes from the latest
   checkpoint: global step, weights, optimizer slots and the schedule's
-  position all continue. Train loops end at multiples of `steps_per_loop`,
-  so an evaluation or restart at another step does not shift later loops
-  off the multiples of `summary_interval`. On a multi-worker run every
+  position all continue, and on one host so do the input's position and
+  the random layers' state (`Trainer.resume_checkpoint`): with `runtime.seed`
+  set, a killed and rerun run ends with the uninterrupted run's weights, bit
+  for bit. Training holds `model_dir/.lock` (`model_dir_lock`), so a second
+  training process on the same model_dir is refused; SIGTERM and Ctrl-C save
+  the current step and stop (`preemption`). Train loops end at multiples of
+  `steps_per_loop`, so an evaluation or restart at another step does not
+  shift later loops off the multiples of `summary_interval`. On a
+  multi-worker run every
   worker resumes from the chief's checkpoint and writes its own copies to a
   scratch directory that is removed at the end.
   """
@@ -53,7 +67,7 @@ class OrbitExperimentRunner:
                summary_manager: Optional[orbit.utils.SummaryManager] = None,
                eval_summary_manager: Optional[orbit.utils.SummaryManager] = None,
                enable_async_checkpointing: bool = False):
-    """Checks the config, writes params.yaml (chief) and builds every piece.
+    """Checks the config, writes params.yaml (chief, training) and builds every piece.
 
     Args:
       distribution_strategy: the strategy to run under (None: the current one).
@@ -71,6 +85,7 @@ class OrbitExperimentRunner:
     """
     check_mode(mode)
     params.validate()
+    experiment_parser.resolve_learning_rate(params)  # A no-op once parsed.
     self.strategy = distribution_strategy or tf.distribute.get_strategy()
     self._params = params
     self._model_dir = model_dir
@@ -80,22 +95,42 @@ class OrbitExperimentRunner:
     evaluating = 'eval' in mode or run_post_eval
     train_utils.check_batch_sizes(params, self.strategy.num_replicas_in_sync,
                                   training, evaluating)
+    if training:
+      seeding.check_seed_for_determinism(params.runtime)
     self._chief = self.strategy.extended.should_checkpoint
-    self._write_dir = distribute_utils.write_dir(model_dir, self.strategy)
-    if self._chief:
-      train_utils.serialize_config(params, model_dir)
-    train_utils.set_mixed_precision_policy(params.runtime)
-    self._trainer = trainer or self._build_trainer(task, train=training,
-                                                   evaluate=evaluating)
-    self._checkpoint_manager = self._maybe_build_checkpoint_manager()
-    self._summary_manager = summary_manager
-    self._eval_summary_manager = eval_summary_manager
-    self._controller = self._build_controller(
-        trainer=self._trainer if training else None,
-        evaluator=self._trainer if evaluating else None,
-        save_summary=save_summary, train_actions=train_actions,
-        eval_actions=eval_actions, controller_cls=controller_cls,
-        enable_async_checkpointing=enable_async_checkpointing)
+    self._lock = model_dir_lock.ModelDirLock(model_dir) if (
+        training and self._chief and model_dir) else None
+    if self._lock:
+      self._lock.acquire()
+    try:
+      if self._lock and self._lock.held:
+        train_utils.remove_partial_checkpoints(model_dir)
+      self._write_dir = distribute_utils.write_dir(model_dir, self.strategy)
+      if self._chief and training:  # Evaluations only read, as in TFM's train.py.
+        train_utils.serialize_config(params, model_dir)
+      train_utils.set_mixed_precision_policy(params.runtime)
+      self._trainer = trainer or self._build_trainer(task, train=training,
+                                                     evaluate=evaluating)
+      if self._chief:
+        train_utils.record_effective_optimizer_config(params, self._trainer.optimizer,
+                                                      model_dir)
+      if self._chief and training:
+        more_train, more_eval = self._record_learning_rate_plan(save_summary)
+        train_actions = list(train_actions or []) + more_train
+        eval_actions = list(eval_actions or []) + more_eval
+      self._checkpoint_manager = self._maybe_build_checkpoint_manager()
+      self._summary_manager = summary_manager
+      self._eval_summary_manager = eval_summary_manager
+      self._controller = self._build_controller(
+          trainer=self._trainer if training else None,
+          evaluator=self._trainer if evaluating else None,
+          save_summary=save_summary, train_actions=train_actions,
+          eval_actions=eval_actions, controller_cls=controller_cls,
+          enable_async_checkpointing=enable_async_checkpointing)
+    except BaseException:
+      if self._lock:
+        self._lock.release()
+      raise
 
   @property
   def params(self) -> cfg.ExperimentConfig:
@@ -117,6 +152,25 @@ class OrbitExperimentRunner:
   def controller(self) -> orbit.Controller:
     return self._controller
 
+  def _record_learning_rate_plan(self, save_summary: bool):
+    """Warns when the rate plan does not fit train_steps (`lr_lint`).
+
+    With summaries, also writes the planned curve (`lr_plan`) and the
+    HParams session (`hparams_summary`), once per model_dir, and returns
+    the (train, eval) actions that record the session's final metrics.
+    """
+    curve = lr_plan.run_curve(self._params, self._trainer.optimizer)
+    lr_lint.warn(self._params, curve)
+    if not save_summary:
+      return [], []
+    if curve is not None:
+      lr_plan.write_curve(curve, self._model_dir)
+    hparams_summary.write_hparams(self._params, self._model_dir, curve)
+    t = self._params.trainer
+    final = hparams_summary.FinalMetrics(self._model_dir, self._trainer.global_step,
+                                         t.summary_interval, t.train_steps)
+    return [final.train], [final.evaluate]
+
   def _build_trainer(self, task: base_task.Task, train: bool,
                      evaluate: bool) -> base_trainer.Trainer:
     with self.strategy.scope():
@@ -130,9 +184,13 @@ class OrbitExperimentRunner:
     return maybe_create_best_ckpt_exporter(self._params, self._model_dir)
 
   def _maybe_build_checkpoint_manager(self) -> Optional[tf.train.CheckpointManager]:
-    """The manager of `trainer.checkpoint`, restoring the chief's latest checkpoint."""
+    """The manager of `trainer.resume_checkpoint`, restoring the chief's latest checkpoint.
+
+    Trainers without a `resume_checkpoint` (TFM-style ones) save `checkpoint`.
+    """
     if not self._trainer.checkpoint:
       return None
+    checkpoint = getattr(self._trainer, 'resume_checkpoint', self._trainer.checkpoint)
     if self._model_dir is None:
       raise ValueError('model_dir must be specified, but got None')
     init_fn, last_step = self._trainer.initialize, None
@@ -141,11 +199,11 @@ class OrbitExperimentRunner:
       latest = tf.train.latest_checkpoint(self._model_dir)
       if latest:
         # Restoring is a collective: every worker must start from the same state.
-        init_fn = lambda: self._trainer.checkpoint.restore(latest)
+        init_fn = lambda: checkpoint.restore(latest)
         last_step = train_utils.read_global_step_from_checkpoint(latest)
     t = self._params.trainer
     return tf.train.CheckpointManager(
-        self._trainer.checkpoint, directory=self._write_dir,
+        checkpoint, directory=self._write_dir,
         max_to_keep=t.max_to_keep if self._chief else 1,
         step_counter=self._trainer.global_step,
         checkpoint_interval=t.checkpoint_interval, init_fn=init_fn,
@@ -188,11 +246,30 @@ class OrbitExperimentRunner:
 
     Other modes return {} as in TFM; pass an eval action (e.g.
     `eval_actions=[logs.update]`) to see every evaluation's results.
+
+    Training modes hold the model_dir's lock until they return, and stop on
+    SIGTERM/SIGINT after saving the current step (`preemption.Preempted`).
+    `continuous_eval` stops once no new checkpoint appeared for
+    `continuous_eval_timeout` seconds, and fails (RunError) if none ever did.
     """
+    stoppable = any(isinstance(action, preemption.SaveAndStopOnSignal)
+                    for action in getattr(self._controller, 'train_actions', None) or ())
+    try:
+      if stoppable:
+        with preemption.stop_signals_caught():
+          return self._run()
+      return self._run()
+    finally:
+      if self._lock:
+        self._lock.release()
+
+  def _run(self) -> Tuple[tf_keras.Model, Mapping[str, Any]]:
     t, mode = self._params.trainer, self._mode
     post_eval = self._run_post_eval or mode == 'train_and_post_eval'
     logs = {}
-    logging.info('Starting %s in %s', mode, self._model_dir)
+    latest = self._checkpoint_manager and self._checkpoint_manager.latest_checkpoint
+    logging.info('Starting %s in %s%s', mode, self._model_dir,
+                 f' from {os.path.basename(latest)}' if latest else '')
     with self.strategy.scope():
       if mode in ('train', 'train_and_post_eval'):
         self._controller.train(steps=t.train_steps)
@@ -205,15 +282,32 @@ class OrbitExperimentRunner:
       elif mode == 'eval':
         self._controller.evaluate(steps=t.validation_steps)
       else:
-        finished = lambda: int(self._trainer.global_step.numpy()) >= t.train_steps
-        self._controller.evaluate_continuously(
-            steps=t.validation_steps, timeout=t.continuous_eval_timeout,
-            timeout_fn=finished)
+        self._evaluate_continuously()
       if post_eval:
         logs = self._controller.evaluate(steps=t.validation_steps)
     if not self._chief:
       distribute_utils.remove_worker_dir(self._model_dir, self.strategy)
     return self._trainer.model, tf.nest.map_structure(orbit.utils.get_value, logs)
+
+  def _evaluate_continuously(self) -> None:
+    """Orbit's loop, ended by the first wait longer than the timeout.
+
+    TFM keeps waiting after a timeout until training is finished, so a
+    trainer that died, or never started, kept it waiting forever.
+    """
+    t = self._params.trainer
+    output = self._controller.evaluate_continuously(
+        steps=t.validation_steps, timeout=t.continuous_eval_timeout,
+        timeout_fn=lambda: True)
+    step = int(self._trainer.global_step.numpy())
+    if output is None:
+      raise RunError(f'continuous_eval: no checkpoint appeared in {self._model_dir} '
+                     f'within trainer.continuous_eval_timeout='
+                     f'{t.continuous_eval_timeout} s')
+    if step < t.train_steps:
+      logging.warning('continuous_eval: no new checkpoint for %s s '
+                      '(trainer.continuous_eval_timeout); stopping after step %d of %d',
+                      t.continuous_eval_timeout, step, t.train_steps)
 
 
 @gin.configurable(module='official_like',

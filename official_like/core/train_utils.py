@@ -20,10 +20,12 @@ import tf_keras
 from official_like.core import base_task
 from official_like.core import base_trainer
 from official_like.core import config_definitions as cfg
+from official_like.core import seeding
 from official_like.core.experiment_parser import ExperimentParser  # pylint: disable=unused-import
 from official_like.core.experiment_parser import ParseConfigOptions  # pylint: disable=unused-import
 from official_like.core.experiment_parser import parse_configuration  # pylint: disable=unused-import
 from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.hyperparams.diff import changed_keys
 
 BEST_CHECKPOINT_NAME = 'best_ckpt'
 
@@ -154,11 +156,39 @@ def create_optimizer(task: base_task.Task, params: cfg.ExperimentConfig):
 def create_trainer(params: cfg.ExperimentConfig, task: base_task.Task, train: bool,
                    evaluate: bool, checkpoint_exporter=None,
                    trainer_cls=base_trainer.Trainer) -> base_trainer.Trainer:
-  """Model and optimizer from the task, wrapped in `trainer_cls`; call under the scope."""
-  model = task.build_model()
-  optimizer = create_optimizer(task, params)
-  return trainer_cls(params, task, model=model, optimizer=optimizer, train=train,
-                     evaluate=evaluate, checkpoint_exporter=checkpoint_exporter)
+  """Model and optimizer from the task, wrapped in `trainer_cls`; call under the scope.
+
+  With `runtime.seed` set, everything is built seeded (see `seeding.seeded`):
+  the model's initial weights, its random layers and the input shuffling.
+  """
+  with seeding.seeded(getattr(params.runtime, 'seed', None)):
+    model = task.build_model()
+    optimizer = create_optimizer(task, params)
+    return trainer_cls(params, task, model=model, optimizer=optimizer, train=train,
+                       evaluate=evaluate, checkpoint_exporter=checkpoint_exporter)
+
+
+def record_effective_optimizer_config(params: cfg.ExperimentConfig, optimizer,
+                                      model_dir: str) -> Optional[str]:
+  """Writes model_dir/optimizer_config.effective.yaml when the Task changed the config.
+
+  params.yaml holds the config as given; a Task may edit it in
+  `create_optimizer` (e.g. clip harder). The difference is logged and the
+  config really used is written next to params.yaml; returns that path.
+  """
+  used = base_task.built_from(optimizer)
+  given = params.trainer.optimizer_config
+  if used is None or used.as_dict() == given.as_dict():
+    return None
+  changes = list(changed_keys(given.as_dict(), used.as_dict()))
+  logging.warning('The task changed trainer.optimizer_config in create_optimizer: %s',
+                  '; '.join(changes))
+  path = os.path.join(model_dir, 'optimizer_config.effective.yaml')
+  tf.io.gfile.makedirs(model_dir)
+  with tf.io.gfile.GFile(path, 'w') as f:
+    f.write('# The optimizer config the task really used (params.yaml has the one '
+            'given):\n' + ''.join(f'#   {c}\n' for c in changes) + used.as_yaml())
+  return path
 
 
 def serialize_config(params: cfg.ExperimentConfig, model_dir: str) -> str:
@@ -253,6 +283,18 @@ def remove_ckpts(model_dir: str) -> None:
   index = os.path.join(model_dir, 'checkpoint')
   if tf.io.gfile.exists(index):
     tf.io.gfile.remove(index)
+
+
+def remove_partial_checkpoints(model_dir: str, checkpoint_name: str = 'ckpt') -> None:
+  """Deletes what checkpoint writes that never finished left: `ckpt-N_temp/`.
+
+  A write killed half way leaves its temporary directory behind. Nothing
+  reads it (the `checkpoint` file only names a checkpoint once it is
+  complete), but it would stay forever. Call only while holding the
+  model_dir's lock, when no other process can be writing one.
+  """
+  for path in tf.io.gfile.glob(os.path.join(model_dir, f'{checkpoint_name}-*_temp')):
+    tf.io.gfile.rmtree(path)
 
 
 def write_model_params(model, output_path: str) -> None:

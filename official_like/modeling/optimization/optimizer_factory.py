@@ -19,6 +19,7 @@ import tf_keras
 
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.optimization import ema_optimizer
+from official_like.modeling.optimization import lr_resolution
 from official_like.modeling.optimization.configs import optimization_config as cfg
 from official_like.modeling.optimization.registry import LEGACY_OPTIMIZERS_CLS
 from official_like.modeling.optimization.registry import LR_CLS
@@ -40,6 +41,7 @@ class OptimizerFactory:
                       f'{type(config).__name__}; build one with '
                       'OptimizationConfig({...})')
     config.validate()
+    _refuse_unresolved(config)
     self._config = config
     self._optimizer_type = config.optimizer.type
     self._optimizer_config = config.optimizer.get()
@@ -107,6 +109,26 @@ class OptimizerFactory:
       raise TypeError('build_optimizer: postprocessor returned '
                       f'{type(optimizer).__name__}, not a tf_keras optimizer')
     return optimizer
+
+
+def _refuse_unresolved(config: cfg.OptimizationConfig) -> None:
+  """A -1 length or an unapplied scaling would build a wrong schedule silently.
+
+  Both need the run's train_steps and batch, which an OptimizationConfig
+  does not hold; experiment parsing and the runner resolve them
+  (`lr_resolution.resolve`).
+  """
+  for key in lr_resolution.unresolved(config):
+    if key == 'learning_rate_scaling':
+      why = ('the rates are not scaled to the batch yet (resolved_batch_size is '
+             'unset); resolve the config first with lr_resolution.resolve(config, '
+             'train_steps, global_batch_size)')
+    else:
+      why = (f'is {lr_resolution.TRAIN_STEPS} ("end with trainer.train_steps"), '
+             'which is replaced by a number when an experiment is parsed or run; '
+             'a config built on its own needs the number (or '
+             'lr_resolution.resolve(config, train_steps, global_batch_size))')
+    raise ConfigError(tuple(key.split('.')), why)
 
 
 def _warn_if_clipvalue_is_ignored(optimizer) -> None:

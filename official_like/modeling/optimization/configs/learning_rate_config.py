@@ -13,7 +13,11 @@ from official_like.modeling.optimization.configs import rules
 
 @dataclasses.dataclass
 class _ScheduleConfig(Config):
-  """Checks the fields a schedule cannot do without, declared per class."""
+  """Checks the fields a schedule cannot do without, declared per class.
+
+  A length named `...decay_steps` may be -1 (`rules.TRAIN_STEPS`): "end
+  with the run", replaced by a number before training (`lr_resolution`).
+  """
   required: ClassVar[Tuple[str, ...]] = ()
   positive: ClassVar[Tuple[str, ...]] = ()
 
@@ -21,7 +25,7 @@ class _ScheduleConfig(Config):
     super().validate()
     rules.require(self, f"the '{self.name}' schedule")
     for key in self.positive:
-      rules.positive(key, getattr(self, key))
+      rules.positive_or_train_steps(key, getattr(self, key))
 
 
 @dataclasses.dataclass

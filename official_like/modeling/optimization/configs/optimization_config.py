@@ -10,7 +10,7 @@ often built from defaults like `{'polynomial': {}}` and filled in by later
 overrides.
 """
 import dataclasses
-from typing import Optional
+from typing import ClassVar, Optional, Tuple
 
 from official_like.modeling.hyperparams import Config
 from official_like.modeling.hyperparams import ConfigError
@@ -91,16 +91,60 @@ class WarmupConfig(OneOfConfig):
   polynomial: lr_cfg.PolynomialWarmupConfig = _field(lr_cfg.PolynomialWarmupConfig)
 
 
+SCALING_RULES = ('linear', 'sqrt')
+
+
+@dataclasses.dataclass
+class LearningRateScalingConfig(Config):
+  """Rates written for `base_batch_size`, scaled to the run's global train batch.
+
+  Changing the batch usually means changing the rate; this block does it
+  from one number. `linear` multiplies every absolute rate of the schedule
+  and the warmup by `batch / base_batch_size` (Goyal et al. 2017, SGD);
+  `sqrt` by its square root (often preferred for Adam-type optimizers).
+  Relative settings (`alpha`, `div_factor`, ...) are left alone.
+
+  The rates are rewritten before training (see `lr_resolution`), so
+  params.yaml shows the ones used. `resolved_batch_size` is filled in then:
+  the batch the rates already are scaled for. Resolving again (a resumed
+  run, or params.yaml given back as `--config_file`) therefore scales only
+  by the change of batch, never twice. Leave it unset when writing a config.
+  """
+  required: ClassVar[Tuple[str, ...]] = ('base_batch_size',)
+  type: str = 'linear'
+  base_batch_size: Optional[int] = None
+  resolved_batch_size: Optional[int] = None
+
+  def validate(self):
+    super().validate()
+    rules.require(self, 'learning_rate_scaling')
+    rules.one_of('type', self.type, SCALING_RULES, 'types')
+    rules.positive('base_batch_size', self.base_batch_size)
+    rules.positive('resolved_batch_size', self.resolved_batch_size)
+
+
 @dataclasses.dataclass
 class OptimizationConfig(Config):
-  """Optimizer + learning-rate schedule + optional warmup + optional EMA."""
+  """Optimizer + learning-rate schedule + optional warmup + optional EMA.
+
+  `learning_rate_scaling` is ours, not TFM's; when unset (the default) it is
+  left out of `as_dict()`, so TFM configs and their dicts stay identical.
+  """
   optimizer: OptimizerConfig = _field(OptimizerConfig)
   ema: Optional[opt_cfg.EMAConfig] = None
   learning_rate: LrConfig = _field(LrConfig)
   warmup: WarmupConfig = _field(WarmupConfig)
+  learning_rate_scaling: Optional[LearningRateScalingConfig] = None
+
+  def as_dict(self):
+    params = super().as_dict()
+    if params.get('learning_rate_scaling', 0) is None:
+      del params['learning_rate_scaling']
+    return params
 
   def _check_override(self):
-    for name in ('optimizer', 'learning_rate', 'warmup', 'ema'):
+    for name in ('optimizer', 'learning_rate', 'warmup', 'ema',
+                 'learning_rate_scaling'):
       part = getattr(self, name)
       chosen = part.get() if isinstance(part, OneOfConfig) else part
       if chosen is not None and not rules.missing(chosen):

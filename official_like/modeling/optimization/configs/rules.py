@@ -16,6 +16,28 @@ from official_like.modeling.hyperparams.checks import one_of  # pylint: disable=
 from official_like.modeling.hyperparams.checks import positive  # pylint: disable=unused-import
 
 
+# The token a schedule's length may hold instead of a number: "end with the
+# run". Resolved to `trainer.train_steps - offset` before training (see
+# `lr_resolution`), so params.yaml shows the number used.
+TRAIN_STEPS = -1
+
+
+def ties_to_train_steps(key: str) -> bool:
+  """Whether `key` is a length that may be the TRAIN_STEPS token.
+
+  Every schedule names its length `...decay_steps` (`decay_steps`,
+  `first_decay_steps`, `total_decay_steps`), so one naming rule covers the
+  built-in schedules and registered ones that follow it.
+  """
+  return key.endswith('decay_steps')
+
+
+def positive_or_train_steps(key: str, value) -> None:
+  """> 0; a schedule length (`...decay_steps`) may also be the TRAIN_STEPS token."""
+  if not (value == TRAIN_STEPS and ties_to_train_steps(key)):
+    positive(key, value)
+
+
 def unit_interval(key: str, value, high_open=False) -> None:
   """[0, 1], or [0, 1) for Adam's betas, whose 1 would divide by zero."""
   in_range(key, value, 0.0, 1.0, high_open=high_open)
@@ -122,6 +144,8 @@ def one_cycle(decay_steps: int, pct_start: float, anneal_strategy: str,
   """
   in_range('pct_start', pct_start, 0.0, 1.0, low_open=True)
   one_of('anneal_strategy', anneal_strategy, ('cos', 'linear'))
+  if decay_steps == TRAIN_STEPS:
+    return  # Checked again once the token is resolved to a number.
   up_end = pct_start * decay_steps - 1
   if up_end <= 0:
     raise ConfigError(('pct_start',), 'leaves no step to ramp up: '

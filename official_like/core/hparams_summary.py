@@ -1,0 +1,127 @@
+"""The run's key hyperparameters and final metrics on TensorBoard's HParams dashboard.
+
+Comparing runs means a table: which optimizer, schedule, peak rate, batch
+and length gave which final accuracy. When training starts, the chief
+writes one HParams session (`hp.hparams`) into `model_dir/hparams`, once
+per model_dir. The metric columns are scalars in that same run: each
+evaluation's results as `validation/<name>` and the train loop's outputs as
+`train/<name>` (at `summary_interval`, and at the last step); the dashboard
+shows the last value of each, i.e. the final ones.
+
+Why a run of its own: TensorBoard looks for a session's metrics in the
+session's run and the runs below it. A session written into model_dir
+itself is the run '.', under which it finds nothing when `--logdir` is
+model_dir; `hparams` works for both `--logdir model_dir` and a parent
+directory holding many runs, and keeps other scalars (the lr_schedule
+curve, steps/s) out of the table. No experiment summary (`hparams_config`)
+is written: TensorBoard uses only one per logdir, so runs of different
+experiments under one logdir would share a wrong list of columns.
+
+The trial id is the model_dir, so two runs with equal hyperparameters stay
+two rows instead of being averaged into one group.
+"""
+import os
+from typing import Dict, Optional, Union
+
+import numpy as np
+import orbit
+import tensorflow as tf
+from tensorboard.plugins.hparams import api as hp
+
+from official_like.core import config_definitions as cfg
+from official_like.modeling.hyperparams import OneOfConfig
+
+RUN = 'hparams'
+Value = Union[str, int, float, bool]
+
+
+def _optimizer_settings(optimizer) -> Dict[str, Value]:
+  """Momentum, weight decay and clipping where the optimizer has them."""
+  out = {}
+  if getattr(optimizer, 'momentum', None) is not None:
+    out['momentum'] = float(optimizer.momentum)
+  for key in ('weight_decay_rate', 'weight_decay'):
+    if getattr(optimizer, key, None) is not None:
+      out['weight_decay'] = float(getattr(optimizer, key))
+      break
+  clips = [f'{k}={getattr(optimizer, k):g}' for k in
+           ('clipnorm', 'global_clipnorm', 'clipvalue', 'gradient_clip_norm')
+           if getattr(optimizer, k, None)]
+  out['gradient_clipping'] = ', '.join(clips) or 'none'
+  return out
+
+
+def hyperparameters(params: cfg.ExperimentConfig, curve=None) -> Dict[str, Value]:
+  """The values shown for this run; `curve` (an `lr_plan.Curve`) gives the peak rate."""
+  opt = curve.config if curve is not None else params.trainer.optimizer_config
+  warmup = opt.warmup.get()
+  scaling = opt.learning_rate_scaling
+  data = getattr(params.task, 'train_data', None)
+  values = {
+      'task': type(params.task).__name__,
+      'optimizer': opt.optimizer.type,
+      'learning_rate_schedule': opt.learning_rate.type,
+      'warmup': opt.warmup.type or 'none',
+      'warmup_steps': int(getattr(warmup, 'warmup_steps', 0) or 0),
+      'learning_rate_scaling': scaling.type if scaling is not None else 'none',
+      'global_batch_size': int(getattr(data, 'global_batch_size', 0) or 0),
+      'train_steps': int(params.trainer.train_steps),
+      'ema': opt.ema is not None,
+      'mixed_precision': params.runtime.mixed_precision_dtype or 'float32',
+      **_optimizer_settings(opt.optimizer.get()),
+  }
+  if curve is not None:
+    values['peak_learning_rate'] = curve.peak
+  model = getattr(params.task, 'model', None)
+  if isinstance(model, OneOfConfig) and model.type:
+    values['model'] = model.type
+  seed = getattr(params.runtime, 'seed', None)
+  if seed is not None:
+    values['seed'] = int(seed)
+  return values
+
+
+def write_hparams(params: cfg.ExperimentConfig, model_dir: str,
+                  curve=None) -> Optional[str]:
+  """Writes the session into model_dir/hparams unless there; returns the directory written."""
+  directory = os.path.join(model_dir, RUN)
+  if tf.io.gfile.glob(os.path.join(directory, 'events.out.tfevents.*')):
+    return None  # Written by an earlier start of this run.
+  writer = tf.summary.create_file_writer(directory)
+  with writer.as_default():
+    hp.hparams(hyperparameters(params, curve), trial_id=os.path.abspath(model_dir))
+  writer.close()
+  return directory
+
+
+class FinalMetrics:
+  """Orbit actions writing the run's metrics next to its HParams session.
+
+  `train` keeps the train loop outputs at `summary_interval` and at the
+  last step; `evaluate` keeps every evaluation. Only scalar numbers are
+  written. Chief only, as the session itself.
+  """
+
+  def __init__(self, model_dir: str, global_step: tf.Variable,
+               summary_interval: int, train_steps: int):
+    self._writer = tf.summary.create_file_writer(os.path.join(model_dir, RUN))
+    self._global_step = global_step
+    self._interval = summary_interval
+    self._last = train_steps
+
+  def _write(self, prefix: str, output) -> None:
+    step = int(self._global_step.numpy())
+    with self._writer.as_default():
+      for key, value in sorted(output.items()):
+        value = orbit.utils.get_value(value)
+        if np.ndim(value) == 0 and np.issubdtype(np.asarray(value).dtype, np.number):
+          tf.summary.scalar(f'{prefix}/{key}', float(value), step=step)
+    self._writer.flush()
+
+  def train(self, output) -> None:
+    step = int(self._global_step.numpy())
+    if step % self._interval == 0 or step >= self._last:
+      self._write('train', output)
+
+  def evaluate(self, output) -> None:
+    self._write('validation', output)

@@ -1,0 +1,176 @@
+"""`trainer_main.py --mode=lr_preview`: the learning rate a run would follow, before running it.
+
+A schedule is easiest to get wrong where it cannot be seen: a warmup that
+outlasts the decay, a boundary past the end, a batch-scaled peak. This
+tool takes the exact config a real run would take (same flags, overrides,
+gin, resolution and batch scaling), builds only the schedule, and writes
+into model_dir:
+
+* `lr_schedule.png`: the curve, warmup shaded, boundaries and decay end
+  marked, peak labelled;
+* `lr_schedule.csv`: `step,learning_rate`, float32 values as the optimizer
+  sees them (every step of runs up to 5000 steps, else the planned points);
+
+and prints a table of the points that matter. No model is built and no
+data is read; the start-up warnings of a real run (`lr_lint`) are logged.
+"""
+import csv
+import os
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+from official_like.core import config_definitions as cfg
+from official_like.core import experiment_parser
+from official_like.core import lr_lint
+from official_like.core import lr_plan
+from official_like.modeling.optimization import OptimizerFactory
+
+PNG, CSV = 'lr_schedule.png', 'lr_schedule.csv'
+BUDGET = 5001  # Points in the CSV and the plot: every step of runs up to 5000 steps.
+TITLES = {
+    'constant': 'Constant', 'stepwise': 'Stepwise', 'exponential': 'Exponential decay',
+    'polynomial': 'Polynomial decay', 'cosine': 'Cosine decay', 'power': 'Power decay',
+    'power_linear': 'Power decay, linear fade', 'power_with_offset': 'Power decay',
+    'step_cosine_with_offset': 'Step cosine', 'wsd': 'Warmup-stable-decay',
+    'cosine_restarts': 'Cosine with restarts (SGDR)', 'inverse_sqrt': 'Inverse square root',
+    'one_cycle': 'One-cycle', 'linear': 'Linear decay',
+}
+
+
+def describe(config) -> str:
+  """'Cosine decay with linear warmup' and the like."""
+  kind = config.learning_rate.type
+  text = TITLES.get(kind, kind)
+  if config.warmup.type:
+    text += f' with {config.warmup.type} warmup'
+  return text
+
+
+def key_points(config, train_steps: int) -> List[Tuple[int, str]]:
+  """(step, what) of the steps where the plan changes, within [0, train_steps]."""
+  kind, c = config.learning_rate.type, config.learning_rate.get()
+  offset = getattr(c, 'offset', 0) or 0
+  points = [(0, 'start')]
+  warmup = config.warmup.get()
+  if warmup is not None and getattr(warmup, 'warmup_steps', 0):
+    points.append((warmup.warmup_steps, 'warmup end'))
+  if offset:
+    points.append((offset, 'schedule offset'))
+  if kind == 'stepwise':  # A level holds through its boundary step.
+    points += [(offset + b + 1, f'after boundary {b}') for b in c.boundaries]
+  if kind == 'step_cosine_with_offset':
+    points += [(offset + b, f'boundary {b}') for b in c.boundaries]
+  for key in ('decay_steps', 'total_decay_steps'):
+    if isinstance(getattr(c, key, None), int) and kind not in ('exponential',):
+      points.append((offset + getattr(c, key), 'decay end'))
+  if kind == 'wsd':
+    points.append((offset + round(c.decay_steps * (1 - c.decay_fraction)), 'cooldown start'))
+  if kind == 'one_cycle':
+    points.append((offset + round(c.pct_start * c.decay_steps - 1), 'cycle peak'))
+  if kind == 'inverse_sqrt':
+    points.append((offset + c.warmup_steps, 'rsqrt peak'))
+  if kind == 'cosine_restarts':
+    start, length = 0.0, float(c.first_decay_steps)
+    for i in range(1, 6):
+      start, length = start + length, length * c.t_mul
+      points.append((offset + round(start), f'restart {i}'))
+  points.append((train_steps, 'end (trainer.train_steps)'))
+  kept: Dict[int, str] = {}
+  for step, what in points:
+    if 0 <= step <= train_steps:
+      kept[step] = f'{kept[step]}, {what}' if step in kept else what
+  return sorted(kept.items())
+
+
+def table(params: cfg.ExperimentConfig, curve: lr_plan.Curve, points) -> str:
+  config = curve.config
+  data = getattr(params.task, 'train_data', None)
+  lines = [f'Learning-rate plan: {describe(config)}; optimizer {config.optimizer.type}, '
+           f'{curve.train_steps} steps, global batch '
+           f'{getattr(data, "global_batch_size", "?")}']
+  scaling = config.learning_rate_scaling
+  if scaling is not None:
+    lines.append(f'  rates scaled ({scaling.type}) from base batch '
+                 f'{scaling.base_batch_size} to {scaling.resolved_batch_size}')
+  lines.append(f'  {"step":>9}  {"learning_rate":<13}  point')
+  for step, value, what in points:
+    lines.append(f'  {step:>9}  {value:<13.6g}  {what}')
+  hi, lo = int(np.nanargmax(curve.values)), int(np.nanargmin(curve.values))
+  lines.append(f'  max {curve.values[hi]:.6g} at step {curve.steps[hi]}, '
+               f'min {curve.values[lo]:.6g} at step {curve.steps[lo]}')
+  return '\n'.join(lines)
+
+
+def write_csv(curve: lr_plan.Curve, path: str) -> None:
+  with open(path, 'w', newline='') as f:
+    writer = csv.writer(f)
+    writer.writerow(['step', 'learning_rate'])
+    for step, value in zip(curve.steps.tolist(), curve.values.tolist()):
+      writer.writerow([step, f'{value:.9g}'])  # 9 digits round-trip a float32.
+
+
+def plot(params: cfg.ExperimentConfig, curve: lr_plan.Curve, points, path: str) -> None:
+  """The curve with its warmup shaded and key steps marked; readable at a glance."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  config, steps, values = curve.config, curve.steps, curve.values
+  fig, ax = plt.subplots(figsize=(9, 4.8), dpi=110)
+  warmup = config.warmup.get()
+  warmup_steps = min(getattr(warmup, 'warmup_steps', 0) or 0, curve.train_steps)
+  if warmup_steps:
+    ax.axvspan(0, warmup_steps, color='tab:orange', alpha=0.15,
+               label=f'warmup ({warmup.warmup_steps} steps)')
+  ax.plot(steps, values, color='tab:blue', lw=2, label='learning rate')
+  top = float(np.nanmax(values)) if values.size else 1.0
+  marks = [(step, what) for step, _, what in points
+           if step not in (0, curve.train_steps)]
+  for step, _ in marks:
+    ax.axvline(step, color='gray', ls='--', lw=0.8)
+  if marks:  # Named on a top axis of their own, so no label covers the curve.
+    named = ax.secondary_xaxis('top')
+    named.set_xticks([s for s, _ in marks])
+    named.set_xticklabels([w for _, w in marks], fontsize=8, rotation=25,
+                          ha='left', color='dimgray')
+  hi = int(np.nanargmax(values))
+  ax.plot([steps[hi]], [values[hi]], 'o', color='tab:red')
+  ax.annotate(f'peak {values[hi]:.4g} (step {steps[hi]})', (steps[hi], values[hi]),
+              xytext=(8, 6), textcoords='offset points', fontsize=9, color='tab:red')
+  ax.set_xlim(0, curve.train_steps)
+  if np.nanmin(values) >= 0:
+    ax.set_ylim(0, top * 1.12 if top > 0 else 1.0)
+  ax.set_xlabel('training step (optimizer updates)')
+  ax.set_ylabel('learning rate (per update)')
+  ax.ticklabel_format(axis='y', style='sci', scilimits=(-3, 4))
+  data = getattr(params.task, 'train_data', None)
+  scaling = config.learning_rate_scaling
+  scaled = (f' ({scaling.type}-scaled from batch {scaling.base_batch_size})'
+            if scaling is not None else '')
+  ax.set_title(f'{describe(config)}: {config.optimizer.type}, '
+               f'batch {getattr(data, "global_batch_size", "?")}{scaled}, '
+               f'{curve.train_steps} steps')
+  ax.grid(alpha=0.3)
+  ax.legend(loc='best', fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path)
+  plt.close(fig)
+
+
+def run(params: cfg.ExperimentConfig, model_dir: str) -> Dict[str, str]:
+  """Prints the table and writes the PNG and CSV into model_dir; returns their paths."""
+  experiment_parser.resolve_learning_rate(params)  # A no-op after parse_configuration.
+  config, train_steps = params.trainer.optimizer_config, params.trainer.train_steps
+  curve = lr_plan.planned_curve(config, train_steps, budget=BUDGET)
+  lr_lint.warn(params, curve)
+  points = key_points(config, train_steps)
+  exact = lr_plan.evaluate(OptimizerFactory(config).build_learning_rate(),
+                           [s for s, _ in points])
+  os.makedirs(model_dir, exist_ok=True)
+  paths = {'png': os.path.join(model_dir, PNG), 'csv': os.path.join(model_dir, CSV)}
+  write_csv(curve, paths['csv'])
+  rows = [(s, float(v), what) for (s, what), v in zip(points, exact)]
+  plot(params, curve, rows, paths['png'])
+  print(table(params, curve, rows))
+  print(f"Wrote {paths['png']} and {paths['csv']}")
+  return paths

@@ -1,0 +1,65 @@
+"""What a run asks of its model directory, checked before TensorFlow is imported.
+
+A directory that cannot hold the run, an evaluation with nothing to
+evaluate, or a directory that holds another model's run would otherwise
+fail late: after params.yaml was replaced, or with a shape-mismatch
+traceback, or by evaluating (and exporting) random weights. Only local
+paths are inspected; `gs://` and other remote directories are left to the
+run itself.
+"""
+import os
+
+import yaml
+
+from official_like.core import config_definitions as cfg
+from official_like.core import file_patterns
+from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.hyperparams.diff import changed_keys
+
+# Task keys a resumed run may change: where the data comes from and the warm start.
+_RESUMABLE_TASK_KEYS = ('train_data', 'validation_data', 'init_checkpoint')
+
+
+def check_usable(model_dir: str) -> None:
+  """The directory exists or can be made, and can be written to."""
+  if not model_dir:
+    raise ConfigError(('--model_dir',), 'is required: the directory for '
+                      'checkpoints, summaries and params.yaml')
+  if file_patterns.is_remote(model_dir):
+    return
+  if os.path.exists(model_dir) and not os.path.isdir(model_dir):
+    raise ConfigError(('--model_dir',), f'{model_dir!r} is a file, not a directory')
+  parent = model_dir
+  while not os.path.exists(parent):
+    parent = os.path.dirname(os.path.abspath(parent))
+  if not os.access(parent, os.W_OK | os.X_OK):
+    raise ConfigError(('--model_dir',), f'{model_dir!r} is not writable '
+                      f'(no write permission on {parent!r})')
+
+
+def check_fits(params: cfg.ExperimentConfig, mode: str, model_dir: str) -> None:
+  """`eval` has a checkpoint to read; a resumed model_dir holds this model's run."""
+  if file_patterns.is_remote(model_dir):
+    return
+  has_checkpoint = os.path.exists(os.path.join(model_dir, 'checkpoint'))
+  if mode == 'eval' and not has_checkpoint and not params.task.init_checkpoint:
+    raise ConfigError(('--model_dir',), f'{model_dir!r} has no checkpoint to evaluate '
+                      '(and task.init_checkpoint is not set); train first or point '
+                      '--model_dir at a trained run')
+  path = os.path.join(model_dir, 'params.yaml')
+  if not os.path.isfile(path):
+    return
+  with open(path, encoding='utf-8') as f:
+    try:
+      earlier = yaml.safe_load(f) or {}
+    except yaml.YAMLError:
+      earlier = None
+  if not isinstance(earlier, dict) or not isinstance(earlier.get('task'), dict):
+    return  # Not a run's params.yaml; the run keeps a backup before replacing it.
+  task = {k: v for k, v in params.task.as_dict().items() if k not in _RESUMABLE_TASK_KEYS}
+  before = {k: v for k, v in earlier['task'].items() if k not in _RESUMABLE_TASK_KEYS}
+  differences = list(changed_keys(before, task, 'task.'))
+  if differences:
+    raise ConfigError(('--model_dir',), f'{model_dir!r} holds a run of another model '
+                      f'or experiment ({differences[0]}, there -> here); use a new '
+                      '--model_dir, or the same task settings to resume it')

@@ -1,0 +1,16 @@
+"""What differs between two config dicts, one `key.path: old -> new` line per leaf.
+
+Used to say exactly what a Task changed in its optimizer config, and which
+key makes a model directory belong to another run.
+"""
+from typing import Any, Iterator, Mapping
+
+
+def changed_keys(before: Mapping[str, Any], after: Mapping[str, Any],
+                 prefix: str = '') -> Iterator[str]:
+  for key in sorted(set(before) | set(after)):
+    old, new = before.get(key), after.get(key)
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+      yield from changed_keys(old, new, f'{prefix}{key}.')
+    elif old != new:
+      yield f'{prefix}{key}: {old!r} -> {new!r}'
