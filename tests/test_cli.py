@@ -139,6 +139,8 @@ CASES = {
                      'existing', ['--gin_params', "activation='tanh'"]),
     'gin_syntax': (['--gin_params=experiments.digits.build_mlp.activation=[1,'], 'existing',
                    ['--gin_params', 'build_mlp.activation']),
+    'init_checkpoint_missing': (['--params_override=task.init_checkpoint={d}/none/ckpt-5'],
+                                'existing', ['task.init_checkpoint', 'no checkpoint at']),
     'eval_without_checkpoint': (['--mode=eval'], 'fresh',
                                 ['--model_dir', 'has no checkpoint to evaluate']),
     'other_experiment': (['--experiment=diabetes_regression'], 'digits_run',

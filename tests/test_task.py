@@ -228,8 +228,21 @@ def test_init_checkpoint_directory_without_checkpoint_is_an_error(tmp_path):
   params = digits_params()
   params.override({'task': {'init_checkpoint': str(tmp_path)}})
   task = digits.DigitsClassificationTask(params.task)
-  with pytest.raises(FileNotFoundError, match='task.init_checkpoint: no checkpoint'):
+  with pytest.raises(ConfigError, match='task.init_checkpoint: no checkpoint'):
     task.initialize(task.build_model())
+
+
+def test_init_checkpoint_of_another_model_fails_before_writing(tmp_path, source_run):
+  source_dir, _ = source_run
+  params = digits_params(train_steps=10)
+  params.override({'task': {'init_checkpoint': str(source_dir),
+                            'model': {'mlp': {'hidden_sizes': [7]}}}})
+  model_dir = tmp_path / 'model'
+  with pytest.raises(ConfigError) as error:
+    run(digits.DigitsClassificationTask(params.task), params, model_dir)
+  assert str(error.value).startswith('task.init_checkpoint: ')
+  assert 'does not fit the model' in str(error.value)
+  assert not (model_dir / 'params.yaml').exists()
 
 
 # The loss is scaled by the replica count: same update on 1 and 2 replicas.

@@ -14,6 +14,7 @@ import tensorflow as tf
 import tf_keras
 
 from official_like.core import config_definitions as cfg
+from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.optimization import OptimizationConfig
 from official_like.modeling.optimization import OptimizerFactory
 
@@ -75,17 +76,25 @@ class Task(tf.Module, metaclass=abc.ABCMeta):
     return optimizer
 
   def initialize(self, model: tf_keras.Model) -> None:
-    """Loads `init_checkpoint` (when set) into the model before training starts."""
+    """Loads `init_checkpoint` (when set) into the model before training starts.
+
+    A checkpoint that is missing or does not fit the model is a ConfigError
+    naming `task.init_checkpoint`, not a restore traceback.
+    """
     path = self._task_config.init_checkpoint
     if not path:
       return
     if tf.io.gfile.isdir(path):
       path = tf.train.latest_checkpoint(path)
       if path is None:
-        raise FileNotFoundError('task.init_checkpoint: no checkpoint in directory '
-                                f'{self._task_config.init_checkpoint!r}')
-    status = tf.train.Checkpoint(model=model).read(path)
-    status.expect_partial().assert_existing_objects_matched()
+        raise ConfigError(('task', 'init_checkpoint'), 'no checkpoint in directory '
+                          f'{self._task_config.init_checkpoint!r}')
+    try:
+      status = tf.train.Checkpoint(model=model).read(path)
+      status.expect_partial().assert_existing_objects_matched()
+    except (ValueError, AssertionError, tf.errors.OpError) as e:
+      raise ConfigError(('task', 'init_checkpoint'), f'{path!r} does not fit the model: '
+                        f'{str(e).strip().splitlines()[0]}') from None
     logging.info('Initialized model from %s', path)
 
   @abc.abstractmethod

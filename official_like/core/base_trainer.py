@@ -166,6 +166,10 @@ class Trainer(orbit.StandardTrainer, orbit.StandardEvaluator):
     self._resume_checkpoint = self._checkpoint
     if resume_items:
       self._resume_checkpoint = checkpoint_cls(**checkpoint_items, **resume_items)
+    # The save counters are variables made on first use; made now, they are made by
+    # every worker alike, even if only the chief later saves (the best checkpoint).
+    for checkpoint in {id(c): c for c in (self._checkpoint, self._resume_checkpoint)}.values():
+      _ = checkpoint.save_counter
 
   def _train_input(self, dataset_fn, *args):
     """The training input: resumable on one host, else `distribute_dataset`'s.

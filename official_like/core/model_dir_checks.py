@@ -38,7 +38,7 @@ def check_usable(model_dir: str) -> None:
 
 
 def check_fits(params: cfg.ExperimentConfig, mode: str, model_dir: str) -> None:
-  """`eval` has a checkpoint to read; a resumed model_dir holds this model's run."""
+  """The warm start exists, `eval` has a checkpoint, a resumed model_dir holds this run."""
   if file_patterns.is_remote(model_dir):
     return
   has_checkpoint = os.path.exists(os.path.join(model_dir, 'checkpoint'))
@@ -46,6 +46,11 @@ def check_fits(params: cfg.ExperimentConfig, mode: str, model_dir: str) -> None:
     raise ConfigError(('--model_dir',), f'{model_dir!r} has no checkpoint to evaluate '
                       '(and task.init_checkpoint is not set); train first or point '
                       '--model_dir at a trained run')
+  init = params.task.init_checkpoint
+  if init and not file_patterns.is_remote(init) and not (
+      os.path.isfile(os.path.join(init, 'checkpoint')) or os.path.isfile(init + '.index')):
+    raise ConfigError(('task', 'init_checkpoint'), f'no checkpoint at {init!r} (a '
+                      'checkpoint prefix such as .../ckpt-100, or a directory holding one)')
   path = os.path.join(model_dir, 'params.yaml')
   if not os.path.isfile(path):
     return

@@ -106,11 +106,16 @@ class OrbitExperimentRunner:
       if self._lock and self._lock.held:
         train_utils.remove_partial_checkpoints(model_dir)
       self._write_dir = distribute_utils.write_dir(model_dir, self.strategy)
-      if self._chief and training:  # Evaluations only read, as in TFM's train.py.
-        train_utils.serialize_config(params, model_dir)
       train_utils.set_mixed_precision_policy(params.runtime)
       self._trainer = trainer or self._build_trainer(task, train=training,
                                                      evaluate=evaluating)
+      if self._chief and training:  # Evaluations only read, as in TFM's train.py.
+        if (params.task.init_checkpoint and self.strategy.cluster_resolver is None
+            and not tf.train.latest_checkpoint(model_dir)):
+          # A warm start that does not fit fails here, before anything is written
+          # (on one process: under several, restoring is a collective of all).
+          self._trainer.initialize()
+        train_utils.serialize_config(params, model_dir)
       if self._chief:
         train_utils.record_effective_optimizer_config(params, self._trainer.optimizer,
                                                       model_dir)
