@@ -4,10 +4,8 @@ NaNs are injected at chosen steps by a Task subclass and go through
 `run_experiment`; the lock is tried by real processes; `continuous_eval`
 waits on an empty model_dir with a short timeout.
 """
-import contextlib
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from deadlines import deadline
 from experiments import digits
 from official_like.core import exp_factory
 from official_like.core import model_dir_lock
@@ -63,19 +62,6 @@ def digits_params(**trainer):
       train_steps=60, steps_per_loop=10, summary_interval=10, checkpoint_interval=10,
       validation_interval=60), **trainer)})
   return params
-
-
-@contextlib.contextmanager
-def deadline(seconds):
-  def hung(*_):
-    raise TimeoutError(f'no return within {seconds} s')
-  previous = signal.signal(signal.SIGALRM, hung)
-  signal.alarm(seconds)
-  try:
-    yield
-  finally:
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 def messages(caplog):

@@ -3,17 +3,16 @@
 Every claim is read back from what a run leaves in model_dir: TensorBoard
 event files, checkpoints, best_ckpt/info.json and params.yaml.
 """
-import contextlib
 import glob
 import json
 import logging
 import os
-import signal
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from deadlines import deadline
 from event_files import read_events, scalars
 import experiments  # noqa: F401  (registers the experiments)
 from official_like.core import base_trainer
@@ -63,20 +62,6 @@ def checkpoint_step(path):
 def kept_checkpoint_steps(model_dir):
   state = tf.train.get_checkpoint_state(str(model_dir))
   return [checkpoint_step(p) for p in state.all_model_checkpoint_paths]
-
-
-@contextlib.contextmanager
-def deadline(seconds):
-  """Fails a run that does not return in time instead of hanging the suite."""
-  def hung(*_):
-    raise TimeoutError(f'no return within {seconds} s')
-  previous = signal.signal(signal.SIGALRM, hung)
-  signal.alarm(seconds)
-  try:
-    yield
-  finally:
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(scope='module', name='digits_run')
