@@ -1,11 +1,19 @@
 """Prints every benchmark as `ours / TFM` ratios measured side by side in one run.
 
-`make bench` runs it. A ratio below 1.0 means official_like is faster (or
-smaller). Numbers vary with the machine's load; the ratios are what matter.
+`make bench` runs it: first the steady-state training table
+(`steady_state.py`, what long runs pay for), then the start-up rows, where a
+ratio below 1.0 means official_like is faster (or smaller). Numbers vary
+with the machine's load; the ratios are what matter.
+
+  python bench/run_all.py [--quick]
+
+bench/README.md describes the table, the machine the recorded figures come
+from and `profile_loop.py`, the tool that breaks a loop down.
 """
-import sys
+import argparse
 
 import _child
+import steady_state
 
 
 def row(name, ours, tfm, unit):
@@ -21,7 +29,8 @@ def _alternating(script, *args, rounds=2):
   return {side: min(results, key=lambda r: r['seconds']) for side, results in runs.items()}
 
 
-def main(steps: str = '1000'):
+def start_up_rows(steps: str = '1000'):
+  print()
   print(f"{'benchmark':34s} {'ours':>12s} {'TFM':>12s} {'unit':8s} {'ours/TFM':>8s}")
   imports = _alternating('bench_import.py')
   row('import training stack', imports['ours']['seconds'], imports['tfm']['seconds'], 's')
@@ -38,5 +47,14 @@ def main(steps: str = '1000'):
   row('  peak RSS', training['ours']['peak_rss_mb'], training['tfm']['peak_rss_mb'], 'MiB')
 
 
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--quick', action='store_true',
+                      help='fewer steps and repetitions, for development')
+  args = parser.parse_args()
+  steady_state.main(['--quick'] if args.quick else [])
+  start_up_rows('300' if args.quick else '1000')
+
+
 if __name__ == '__main__':
-  main(*sys.argv[1:])
+  main()

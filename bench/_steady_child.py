@@ -1,0 +1,248 @@
+"""Child of `steady_state.py`: trains one job with one variant and reports loop ends.
+
+`python bench/_steady_child.py VARIANT JOB STEPS`, where VARIANT is one of
+`VARIANTS` and JOB is 'mlp' or 'cnn'. The last stdout line is JSON with
+`loop_ends` - (time.monotonic(), global step, process CPU seconds) after
+every loop of `STEPS_PER_LOOP` steps - `started`, the time.monotonic() when
+the variant starts building (TensorFlow and the digits data are imported by
+then), and the peak RSS. CLOCK_MONOTONIC is system-wide,
+so the parent can subtract its own spawn time from the first loop end to get
+the cold start.
+
+All variants train the same Keras model on the same `tf.data` pipeline (our
+digits task builds both) with the same optimizer settings; only the loop
+around the step differs. The digits experiments set `runtime.seed`, so b
+builds its model seeded (TF-Keras's generator-backed dropout, whose state a
+checkpoint holds); a and c build theirs the same way, so the step is the
+same computation everywhere:
+  raw         a hand-written `tf.function` over 100 steps: the limit;
+  ours_*      official_like's `train_lib.run_experiment`, as trainer_main.py
+              calls it, with the 'one_device' or the default strategy;
+  tfm_*       TF Model Garden's `run_experiment` with a TFM Task that
+              delegates model, data, loss and metric to ours.
+"""
+import os
+import sys
+import tempfile
+import time
+
+from _child import report
+
+from absl import logging
+import tensorflow as tf
+import tf_keras
+
+import experiments  # noqa: F401 pylint: disable=unused-import  (registers configs)
+from official_like.core import exp_factory
+from official_like.core import seeding
+from official_like.core import task_factory
+
+VARIANTS = ('raw', 'ours_one_device', 'ours_default', 'tfm_one_device', 'tfm_default')
+STEPS_PER_LOOP = 100
+WARMUP_STEPS = 100
+BATCH_SIZE = 64
+JOBS = {  # experiment, model override, peak learning rate
+    'mlp': ('digits_mlp', {'type': 'mlp', 'mlp': {'hidden_sizes': [256, 256]}}, 0.1),
+    'cnn': ('digits_cnn', {'type': 'cnn', 'cnn': {'filters': [32, 64]}}, 0.05),
+}
+
+
+def optimizer_dict(job: str, steps: int) -> dict:
+  """SGD momentum, cosine decay with linear warmup: one dict for both libraries."""
+  return {
+      'optimizer': {'type': 'sgd', 'sgd': {'momentum': 0.9}},
+      'learning_rate': {'type': 'cosine', 'cosine': {
+          'initial_learning_rate': JOBS[job][2], 'decay_steps': steps}},
+      'warmup': {'type': 'linear', 'linear': {'warmup_steps': WARMUP_STEPS}},
+  }
+
+
+def trainer_dict(job: str, steps: int) -> dict:
+  """Trainer settings shared by ours and TFM: one checkpoint, at the end."""
+  return {'train_steps': steps, 'steps_per_loop': STEPS_PER_LOOP,
+          'summary_interval': STEPS_PER_LOOP, 'checkpoint_interval': steps,
+          'max_to_keep': 1, 'best_checkpoint_export_subdir': '',
+          'optimizer_config': optimizer_dict(job, steps)}
+
+
+def job_params(job: str, steps: int, strategy: str = 'one_device'):
+  """The official_like ExperimentConfig of `job`."""
+  name, model, _ = JOBS[job]
+  params = exp_factory.get_exp_config(name)
+  params.override({
+      'task': {'model': model, 'train_data': {'global_batch_size': BATCH_SIZE}},
+      'trainer': trainer_dict(job, steps),
+      'runtime': {'distribution_strategy': strategy}})
+  return params
+
+
+def seeded_model(task, params):
+  """The model as `train_utils.create_trainer` builds it for b."""
+  with seeding.seeded(params.runtime.seed):
+    return task.build_model()
+
+
+def seeded_data(params):
+  return seeding.with_data_seed(params.task.train_data, params.runtime.seed)
+
+
+class LoopRecorder:
+  """An Orbit train action: (time.monotonic(), global step, CPU s) after every loop."""
+
+  def __init__(self, global_step=None):
+    self.global_step = global_step
+    self.ends = []
+
+  def __call__(self, output) -> None:
+    del output
+    self.ends.append((time.monotonic(), int(self.global_step.numpy()), time.process_time()))
+
+
+def build_raw(job: str, steps: int):
+  """The limit: model, data and factory optimizer, in a bare tf.function loop.
+
+  Returns a function running one loop of `STEPS_PER_LOOP` steps and reading
+  what a loop reports (mean loss, accuracy) before resetting both.
+  """
+  from official_like.modeling.optimization import OptimizerFactory  # pylint: disable=g-import-not-at-top
+  params = job_params(job, steps)
+  task = task_factory.get_task(params.task)
+  model = seeded_model(task, params)
+  factory = OptimizerFactory(params.trainer.optimizer_config)
+  optimizer = factory.build_optimizer(factory.build_learning_rate())
+  iterator = iter(task.build_inputs(seeded_data(params)))
+  loss_mean = tf_keras.metrics.Mean('training_loss')
+  accuracy = tf_keras.metrics.SparseCategoricalAccuracy('accuracy')
+
+  @tf.function
+  def train_loop(iterator, num_steps):
+    for _ in tf.range(num_steps):
+      features, labels = next(iterator)
+      with tf.GradientTape() as tape:
+        logits = model(features, training=True)
+        loss = tf.reduce_mean(tf_keras.losses.sparse_categorical_crossentropy(
+            labels, logits, from_logits=True))
+      grads = tape.gradient(loss, model.trainable_variables)
+      optimizer.apply_gradients(zip(grads, model.trainable_variables))
+      loss_mean.update_state(loss)
+      accuracy.update_state(labels, logits)
+
+  num_steps = tf.constant(STEPS_PER_LOOP)
+
+  def one_loop():
+    train_loop(iterator, num_steps)
+    float(loss_mean.result()), float(accuracy.result())  # pylint: disable=expression-not-assigned
+    loss_mean.reset_states()
+    accuracy.reset_states()
+  return one_loop
+
+
+def run_raw(job: str, steps: int) -> list:
+  one_loop = build_raw(job, steps)
+  ends = []
+  for done in range(STEPS_PER_LOOP, steps + 1, STEPS_PER_LOOP):
+    one_loop()
+    ends.append((time.monotonic(), done, time.process_time()))
+  return ends
+
+
+def run_ours(job: str, steps: int, strategy_name: str, model_dir: str) -> list:
+  """official_like's run_experiment, called the way trainer_main.py calls it."""
+  from official_like.common import cli_logging  # pylint: disable=g-import-not-at-top
+  from official_like.common import distribute_utils  # pylint: disable=g-import-not-at-top
+  from official_like.core import train_lib  # pylint: disable=g-import-not-at-top
+  from official_like.core import base_trainer  # pylint: disable=g-import-not-at-top
+  cli_logging.one_line_per_event()
+  params = job_params(job, steps, strategy_name)
+  runtime = params.runtime
+  strategy = distribute_utils.get_distribution_strategy(
+      distribution_strategy=runtime.distribution_strategy, num_gpus=runtime.num_gpus)
+  with strategy.scope():
+    task = task_factory.get_task(params.task, logging_dir=model_dir)
+  recorder = LoopRecorder()
+  original_init = base_trainer.Trainer.__init__
+
+  def init(self, *args, **kwargs):  # The recorder reads the trainer's global step.
+    original_init(self, *args, **kwargs)
+    recorder.global_step = self.global_step
+  base_trainer.Trainer.__init__ = init
+  final = {}
+  try:
+    train_lib.run_experiment(distribution_strategy=strategy, task=task, mode='train',
+                             params=params, model_dir=model_dir,
+                             train_actions=[recorder], eval_actions=[final.update])
+  finally:
+    base_trainer.Trainer.__init__ = original_init
+  return recorder.ends
+
+
+def run_tfm(job: str, steps: int, strategy_name: str, model_dir: str) -> list:
+  """TFM's run_experiment with a TFM Task over the same model, data and loss."""
+  from official.common import distribute_utils  # pylint: disable=g-import-not-at-top
+  from official.core import base_task  # pylint: disable=g-import-not-at-top
+  from official.core import base_trainer  # pylint: disable=g-import-not-at-top
+  from official.core import config_definitions  # pylint: disable=g-import-not-at-top
+  from official.core import train_lib  # pylint: disable=g-import-not-at-top
+  ours_params = job_params(job, steps)
+  ours_task = task_factory.get_task(ours_params.task)
+
+  class TfmDigitsTask(base_task.Task):
+    """Builds exactly what our digits task builds; TFM's train_step runs it."""
+
+    def build_model(self):
+      return seeded_model(ours_task, ours_params)
+
+    def build_inputs(self, params, input_context=None):
+      del params
+      return ours_task.build_inputs(seeded_data(ours_params), input_context)
+
+    def build_losses(self, labels, model_outputs, aux_losses=None):
+      return ours_task.build_losses(labels, model_outputs, aux_losses)
+
+    def build_metrics(self, training=True):
+      return ours_task.build_metrics(training)
+
+  trainer = dict(trainer_dict(job, steps), best_checkpoint_eval_metric='')
+  params = config_definitions.ExperimentConfig(
+      task=config_definitions.TaskConfig(
+          train_data=config_definitions.DataConfig(global_batch_size=BATCH_SIZE,
+                                                   is_training=True)),
+      trainer=config_definitions.TrainerConfig(trainer),
+      runtime=config_definitions.RuntimeConfig(distribution_strategy=strategy_name))
+  strategy = distribute_utils.get_distribution_strategy(
+      distribution_strategy=strategy_name, num_gpus=0)
+  with strategy.scope():
+    task = TfmDigitsTask(params.task, logging_dir=model_dir)
+  recorder = LoopRecorder()
+  original_init = base_trainer.Trainer.__init__
+
+  def init(self, *args, **kwargs):
+    original_init(self, *args, **kwargs)
+    recorder.global_step = self.global_step
+  base_trainer.Trainer.__init__ = init
+  try:
+    train_lib.run_experiment(distribution_strategy=strategy, task=task, mode='train',
+                             params=params, model_dir=model_dir,
+                             train_actions=[recorder])
+  finally:
+    base_trainer.Trainer.__init__ = original_init
+  return recorder.ends
+
+
+def main(variant: str, job: str, steps: str) -> None:
+  logging.set_verbosity(logging.INFO)  # As trainer_main.py runs.
+  steps, started = int(steps), time.monotonic()
+  with tempfile.TemporaryDirectory() as model_dir:
+    model_dir = os.path.join(model_dir, 'run')
+    if variant == 'raw':
+      ends = run_raw(job, steps)
+    else:
+      library, strategy = variant.split('_', 1)
+      strategy = 'off' if strategy == 'default' else strategy
+      run = {'ours': run_ours, 'tfm': run_tfm}[library]
+      ends = run(job, steps, strategy, model_dir)
+  report({'variant': variant, 'job': job, 'loop_ends': ends, 'started': started})
+
+
+if __name__ == '__main__':
+  main(*sys.argv[1:])
