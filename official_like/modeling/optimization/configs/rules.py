@@ -11,7 +11,6 @@ from typing import List, Optional, Sequence
 from official_like.modeling.hyperparams import Config
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams.checks import in_range  # pylint: disable=unused-import
-from official_like.modeling.hyperparams.checks import INF  # pylint: disable=unused-import
 from official_like.modeling.hyperparams.checks import one_of  # pylint: disable=unused-import
 from official_like.modeling.hyperparams.checks import positive  # pylint: disable=unused-import
 
