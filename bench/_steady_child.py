@@ -104,11 +104,11 @@ def build_raw(job: str, steps: int):
   Returns a function running one loop of `STEPS_PER_LOOP` steps and reading
   what a loop reports (mean loss, accuracy) before resetting both.
   """
-  from official_like.modeling.optimization import OptimizerFactory  # pylint: disable=g-import-not-at-top
+  from official_like.modeling import optimization  # pylint: disable=g-import-not-at-top
   params = job_params(job, steps)
   task = task_factory.get_task(params.task)
   model = seeded_model(task, params)
-  factory = OptimizerFactory(params.trainer.optimizer_config)
+  factory = optimization.OptimizerFactory(params.trainer.optimizer_config)
   optimizer = factory.build_optimizer(factory.build_learning_rate())
   iterator = iter(task.build_inputs(seeded_data(params)))
   loss_mean = tf_keras.metrics.Mean('training_loss')

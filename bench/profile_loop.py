@@ -57,7 +57,8 @@ def build(variant: str, job: str):
     orbit.Controller.__init__ = original
   controller = built[-1]
   if eager_end:
-    controller.trainer.train_loop_end = controller.trainer._loop_end_logs  # pylint: disable=protected-access
+    trainer = controller.trainer
+    trainer.train_loop_end = trainer._loop_end_logs  # pylint: disable=protected-access
   if controller.checkpoint_manager:  # Only the final checkpoint, as in the bench.
     controller.checkpoint_manager._checkpoint_interval = 10**9  # pylint: disable=protected-access
   return controller

@@ -4,8 +4,8 @@ Whole-run timings of short jobs are mostly tracing and set-up; what a long
 training run pays for is the time per step once everything is warm. Each
 variant therefore trains in its own process (`_steady_child.py`), variants
 alternate (a b b' c c', then b b' c c' a, ...) so machine load and the
-order hit all of them alike, and the speed is read from loop timestamps between the end of loop 2 and
-the end of the last loop. Ratios are taken within one repetition, then
+order hit all of them alike, and the speed is read from loop timestamps
+between the end of loop 2 and the end of the last loop. Ratios are taken within one repetition, then
 summarised as median [min-max] over the repetitions.
 
   python bench/steady_state.py [--quick] [--jobs mlp cnn] [--reps N]

@@ -2,8 +2,9 @@
 
 `Trainer.train_loop_end` computes the loop-end logs (metric results, their
 reset, lr) in one `tf.function` call instead of a few dozen eager ops from
-the second loop on (bench/README.md says what that buys). Here one seeded digits config is
-trained through `train_lib.run_experiment` as trainer_main.py calls it, and
+the second loop on (bench/README.md says what that buys). Here one seeded
+digits config is trained through `train_lib.run_experiment` as
+trainer_main.py calls it, and
 the same config through Orbit's plain path - once as our Trainer with the
 eager loop end, once as a textbook `orbit.StandardTrainer` running
 `strategy.run(task.train_step)` on tf.distribute's dataset - and the per-loop
@@ -85,7 +86,6 @@ class TextbookTrainer(orbit.StandardTrainer):
           lambda context: task.build_inputs(data, context))
       seeding.random_generators(self.model)  # Created now, as the Trainer does.
     super().__init__(dataset)
-    self.learning_rate = base_trainer.learning_rate_at
 
   def train_step(self, iterator):
     def step_fn(inputs):
@@ -100,7 +100,7 @@ class TextbookTrainer(orbit.StandardTrainer):
     for metric in self.metrics + [self.loss]:
       logs[metric.name] = metric.result()
       metric.reset_states()
-    logs['learning_rate'] = self.learning_rate(self.optimizer, self.global_step)
+    logs['learning_rate'] = base_trainer.learning_rate_at(self.optimizer, self.global_step)
     return logs
 
 
@@ -198,6 +198,7 @@ def test_training_moved_the_weights_and_loss(runs):
   loops, weights, _ = runs['one_device']['fast']
   assert loops[-1]['training_loss'] < loops[0]['training_loss']
   assert loops[0]['learning_rate'] != loops[-1]['learning_rate']
-  initial = TextbookTrainer(seeded_params(), task_factory.get_task(
-      seeded_params().task), strategy_named('off')).model.get_weights()
+  params = seeded_params()
+  with seeding.seeded(params.runtime.seed):
+    initial = task_factory.get_task(params.task).build_model().get_weights()
   assert not np.allclose(initial[0], weights[0])
