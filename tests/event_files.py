@@ -44,3 +44,14 @@ def scalars(directory: str) -> Scalars:
     for tag, values in tags.items():
       merged.setdefault(tag, {}).update(values)
   return merged
+
+
+def raw_values(directory: str) -> List[Tuple[int, str, bytes, bytes]]:
+  """(step, tag, serialized metadata, serialized tensor) of every summary value, in file order."""
+  out = []
+  for path in sorted(glob.glob(os.path.join(directory, 'events.out.tfevents.*'))):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        out.append((int(event.step), value.tag, value.metadata.SerializeToString(),
+                    value.tensor.SerializeToString()))
+  return out

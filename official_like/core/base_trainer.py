@@ -19,6 +19,7 @@ import orbit
 import tensorflow as tf
 import tf_keras
 
+from official_like.common.traced import EagerThenTraced
 from official_like.core import base_task
 from official_like.core import config_definitions as cfg
 from official_like.core import resumable_input
@@ -275,23 +276,20 @@ class Trainer(orbit.StandardTrainer, orbit.StandardEvaluator):
   def train_loop_end(self) -> Dict[str, tf.Tensor]:
     """Loss and metrics averaged over the loop (then reset), and lr(global_step).
 
-    From the second loop on, one `tf.function` call when the loop runs in
-    one: eagerly, the reads, resets and the schedule are a few dozen ops
-    after every loop (~3 ms, 3% of a 100-step loop of the digits MLP). The
-    first loop's stay eager, so tracing (~35 ms) does not delay the first
-    report. The train loop itself stays Orbit's, so training is bit for bit
+    From the second loop on, one traced call (`EagerThenTraced`) when the
+    loop runs in one: eagerly, the reads, resets and the schedule are a few
+    dozen ops after every loop (~3 ms, 3% of a 100-step loop of the digits
+    MLP). The train loop itself stays Orbit's, so training is bit for bit
     the same (tests/test_fast_path.py); the logged lr may differ from the
-    eager value in the last bit. No AutoGraph (~0.3 s more to trace): the
-    optimizer calls the same schedule, and Keras the same metrics,
-    unconverted already. Multi-worker and TPU runs stay eager: a traced
-    metric read is a collective whose key would have to match across workers.
+    eager value in the last bit. Multi-worker and TPU runs stay eager: a
+    traced metric read is a collective whose key would have to match across
+    workers.
     """
     if self._loop_end_fn is None:
       one_host = self._strategy.cluster_resolver is None
-      self._loop_end_fn = (tf.function(self._loop_end_logs, autograph=False)
+      self._loop_end_fn = (EagerThenTraced(self._loop_end_logs)
                            if one_host and self._train_options.use_tf_function
                            else self._loop_end_logs)
-      return self._loop_end_logs()
     return self._loop_end_fn()
 
   def _loop_end_logs(self) -> Dict[str, tf.Tensor]:

@@ -23,12 +23,11 @@ two rows instead of being averaged into one group.
 import os
 from typing import Dict, Optional, Union
 
-import numpy as np
-import orbit
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 
 from official_like.core import config_definitions as cfg
+from official_like.core import summaries
 from official_like.modeling.hyperparams import OneOfConfig
 
 RUN = 'hparams'
@@ -105,17 +104,17 @@ class FinalMetrics:
   def __init__(self, model_dir: str, global_step: tf.Variable,
                summary_interval: int, train_steps: int):
     self._writer = tf.summary.create_file_writer(os.path.join(model_dir, RUN))
+    self._scalars = {prefix: summaries.ScalarWriter(self._writer)
+                     for prefix in ('train', 'validation')}
     self._global_step = global_step
     self._interval = summary_interval
     self._last = train_steps
 
   def _write(self, prefix: str, output) -> None:
-    step = int(self._global_step.numpy())
-    with self._writer.as_default():
-      for key, value in sorted(output.items()):
-        value = orbit.utils.get_value(value)
-        if np.ndim(value) == 0 and np.issubdtype(np.asarray(value).dtype, np.number):
-          tf.summary.scalar(f'{prefix}/{key}', float(value), step=step)
+    values = summaries.numeric_scalars(output)
+    self._scalars[prefix].write(
+        {f'{prefix}/{key}': values[key] for key in sorted(values)},
+        int(self._global_step.numpy()))
     self._writer.flush()
 
   def train(self, output) -> None:

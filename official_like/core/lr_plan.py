@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from official_like.core import base_task
 from official_like.core import config_definitions as cfg
+from official_like.core import summaries
 from official_like.modeling.optimization import OptimizationConfig
 from official_like.modeling.optimization import OptimizerFactory
 from official_like.modeling.optimization import lr_values
@@ -95,8 +96,6 @@ def write_curve(curve: Curve, model_dir: str) -> bool:
   if tf.io.gfile.glob(os.path.join(directory, 'events.out.tfevents.*')):
     return False
   writer = tf.summary.create_file_writer(directory)
-  with writer.as_default():  # ~0.4 ms a point: well under a second, once.
-    for step, value in zip(curve.steps.tolist(), curve.values.tolist()):
-      tf.summary.scalar(TAG, value, step=step)
+  summaries.ScalarWriter(writer).write_series(TAG, curve.steps, curve.values)
   writer.close()
   return True
