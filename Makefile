@@ -1,5 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-# Both create .venv when missing and reinstall only when pyproject.toml changed.
+# Both create .venv when missing and reinstall only when pyproject.toml or the
+# lock (the tested version of every package) changed.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,10 +11,10 @@ EXPERIMENT ?= digits_mlp
 .PHONY: setup run test bench clean
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements_lock.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -c requirements_lock.txt -e '.[test]'
 	@touch $(STAMP)
 
 run: $(STAMP)

@@ -22,8 +22,10 @@ import pytest
 import tensorflow as tf
 import yaml
 
+from deadlines import SUBPROCESS_TIMEOUT
+from deadlines import finish
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TIMEOUT = 180
 STEPS = 100
 CONFIG = {
     'runtime': {'seed': 11},
@@ -57,16 +59,6 @@ def start(cmd, log):
   with open(f'{log}.out', 'w') as out, open(f'{log}.err', 'w') as err:
     return subprocess.Popen(cmd, cwd=REPO, env=env(), stdout=out, stderr=err)
 
-
-def finish(proc, log):
-  try:
-    code = proc.wait(timeout=TIMEOUT)
-  finally:
-    if proc.poll() is None:
-      proc.kill()
-      proc.wait()
-  with open(f'{log}.err') as f:
-    return code, f.read()
 
 
 def latest_step(model_dir):
@@ -102,7 +94,7 @@ def fixture_reference(command, tmp_path_factory):
   def wait():
     if not done:
       for i, proc in enumerate(procs):
-        code, err = finish(proc, root / f'run{i}')
+        code, err = finish(proc, root / f'run{i}.err')
         assert code == 0, err[-3000:]
       assert latest_step(root / 'run0') == STEPS
       done.append(state(root / 'run0'))
@@ -133,7 +125,7 @@ def kill_when(proc, start_ns, model_dir, trigger, rng):
   target = latest_step(model_dir) + 10 * rng.randint(1, 3)
   delay = rng.uniform(0.0, 0.4)
   first_index = None
-  deadline = time.monotonic() + TIMEOUT
+  deadline = time.monotonic() + SUBPROCESS_TIMEOUT
   while proc.poll() is None and time.monotonic() < deadline:
     new = written_since(model_dir, start_ns)
     if trigger == 'during write' and any(kind == '_temp' for _, kind in new):
@@ -168,7 +160,7 @@ def test_sigkill_at_random_moments_then_rerun_gives_the_same_weights(
   print('kills (trigger, step before, step after, files):', *kills, sep='\n  ')
   # At least one kill left a half-written or unannounced checkpoint behind.
   assert any(f'ckpt-{after + 10}' in ' '.join(files) for _, _, after, files in kills)
-  code, err = finish(start(command(model_dir), tmp_path / 'final'), tmp_path / 'final')
+  code, err = finish(start(command(model_dir), tmp_path / 'final'), tmp_path / 'final.err')
   assert code == 0, err[-3000:]
   assert latest_step(model_dir) == STEPS
   assert not [f for f in os.listdir(model_dir) if f.endswith('_temp')]
@@ -186,7 +178,7 @@ def test_sigterm_and_ctrl_c_save_stop_and_resume_exactly(command, reference, tmp
       time.sleep(0.005)
     assert proc.poll() is None, 'the run ended before the signal'
     proc.send_signal(signum)
-    code, err = finish(proc, tmp_path / f'signal{i}')
+    code, err = finish(proc, tmp_path / f'signal{i}.err')
     step = latest_step(model_dir)
     assert code == 128 + signum, err[-3000:]
     line = (f'Preempted at step {step} ({signal.Signals(signum).name}): saved ckpt-{step}; '
@@ -194,6 +186,6 @@ def test_sigterm_and_ctrl_c_save_stop_and_resume_exactly(command, reference, tmp
     assert err.count('Preempted at step') == 1 and line + '\n' in err, err[-2000:]
     assert 'Traceback' not in err
     assert before < step < STEPS and step % 10 == 0
-  code, err = finish(start(command(model_dir), tmp_path / 'final'), tmp_path / 'final')
+  code, err = finish(start(command(model_dir), tmp_path / 'final'), tmp_path / 'final.err')
   assert code == 0, err[-3000:]
   assert_same_state(state(model_dir), reference())

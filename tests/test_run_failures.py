@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 from deadlines import deadline
+from deadlines import finish
 from experiments import digits
 from official_like.core import exp_factory
 from official_like.core import model_dir_lock
@@ -25,7 +26,6 @@ from official_like.core.errors import RunError
 from official_like.modeling.hyperparams import ConfigError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TIMEOUT = 180
 
 
 class NaNTask(digits.DigitsClassificationTask):
@@ -156,17 +156,6 @@ def trainer_main(log, model_dir, *args, env=None):
          f'--model_dir={model_dir}', *args], cwd=REPO, stdout=subprocess.DEVNULL,
         stderr=err, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', **(env or {})))
 
-
-def finish(proc, log):
-  """(exit code, stderr) once `proc` ended."""
-  try:
-    code = proc.wait(timeout=TIMEOUT)
-  finally:
-    if proc.poll() is None:
-      proc.kill()
-      proc.wait()
-  with open(log) as f:
-    return code, f.read()
 
 
 def take_lock(model_dir):

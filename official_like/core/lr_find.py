@@ -33,6 +33,7 @@ import tensorflow as tf
 from official_like.core import base_task
 from official_like.core import base_trainer
 from official_like.core import config_definitions as cfg
+from official_like.core import figures
 from official_like.core import seeding
 from official_like.core import train_utils
 from official_like.modeling.optimization import OptimizationConfig
@@ -138,37 +139,28 @@ def write_csv(result: RangeTest, path: str) -> None:
 
 def plot(params: cfg.ExperimentConfig, result: RangeTest, path: str) -> None:
   """Smoothed loss against the rate (log scale), the suggestion and the minimum marked."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
   rates, smoothed = result.learning_rates, result.smoothed
-  fig, ax = plt.subplots(figsize=(9, 4.8), dpi=110)
-  ax.plot(rates, result.losses, color='tab:blue', alpha=0.25, lw=1, label='loss per step')
-  ax.plot(rates, smoothed, color='tab:blue', lw=2, label='smoothed loss (EMA 0.98)')
-  ax.axvline(result.suggestion, color='tab:red', ls='--', lw=1.2,
-             label=f'suggested {result.suggestion:.3g} (lowest / 10)')
-  ax.axvline(result.min_loss_rate, color='gray', ls=':', lw=1.2,
-             label=f'lowest smoothed loss at {result.min_loss_rate:.3g}')
-  if np.isfinite(result.steepest_rate):
-    ax.axvline(result.steepest_rate, color='tab:green', ls='-.', lw=1,
-               label=f'steepest descent at {result.steepest_rate:.3g}')
-  finite = smoothed[np.isfinite(smoothed)]
-  start = float(finite[0])
-  low = min(float(finite.min()), float(np.nanmin(np.where(
-      np.isfinite(result.losses), result.losses, np.inf))))
-  # From the lowest loss to a little above the start: a diverged tail is cut off.
-  ax.set_ylim(low - 0.05 * abs(start - low), max(start, low) + 0.3 * abs(start - low) + 1e-9)
-  ax.set_xscale('log')
-  ax.set_xlabel('learning rate (log scale)')
-  ax.set_ylabel('training loss')
-  data = getattr(params.task, 'train_data', None)
-  ax.set_title(f'Learning-rate range test: {params.trainer.optimizer_config.optimizer.type}, '
-               f'batch {getattr(data, "global_batch_size", "?")}, {len(rates)} steps')
-  ax.grid(alpha=0.3)
-  ax.legend(loc='best', fontsize=9)
-  fig.tight_layout()
-  fig.savefig(path)
-  plt.close(fig)
+  with figures.figure(path) as ax:
+    ax.plot(rates, result.losses, color='tab:blue', alpha=0.25, lw=1, label='loss per step')
+    ax.plot(rates, smoothed, color='tab:blue', lw=2, label='smoothed loss (EMA 0.98)')
+    ax.axvline(result.suggestion, color='tab:red', ls='--', lw=1.2,
+               label=f'suggested {result.suggestion:.3g} (lowest / 10)')
+    ax.axvline(result.min_loss_rate, color='gray', ls=':', lw=1.2,
+               label=f'lowest smoothed loss at {result.min_loss_rate:.3g}')
+    if np.isfinite(result.steepest_rate):
+      ax.axvline(result.steepest_rate, color='tab:green', ls='-.', lw=1,
+                 label=f'steepest descent at {result.steepest_rate:.3g}')
+    finite = smoothed[np.isfinite(smoothed)]
+    start = float(finite[0])
+    low = min(float(finite.min()), float(np.nanmin(np.where(
+        np.isfinite(result.losses), result.losses, np.inf))))
+    # From the lowest loss to a little above the start: a diverged tail is cut off.
+    ax.set_ylim(low - 0.05 * abs(start - low), max(start, low) + 0.3 * abs(start - low) + 1e-9)
+    ax.set_xscale('log')
+    ax.set_xlabel('learning rate (log scale)')
+    ax.set_ylabel('training loss')
+    ax.set_title(f'Learning-rate range test: {params.trainer.optimizer_config.optimizer.type}, '
+                 f'batch {figures.batch_of(params)}, {len(rates)} steps')
 
 
 def _rate_key(config: OptimizationConfig) -> str:

@@ -22,6 +22,7 @@ import numpy as np
 
 from official_like.core import config_definitions as cfg
 from official_like.core import experiment_parser
+from official_like.core import figures
 from official_like.core import lr_lint
 from official_like.core import lr_plan
 from official_like.modeling.optimization import OptimizerFactory
@@ -112,49 +113,39 @@ def write_csv(curve: lr_plan.Curve, path: str) -> None:
 
 def plot(params: cfg.ExperimentConfig, curve: lr_plan.Curve, points, path: str) -> None:
   """The curve with its warmup shaded and key steps marked; readable at a glance."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
   config, steps, values = curve.config, curve.steps, curve.values
-  fig, ax = plt.subplots(figsize=(9, 4.8), dpi=110)
-  warmup = config.warmup.get()
-  warmup_steps = min(getattr(warmup, 'warmup_steps', 0) or 0, curve.train_steps)
-  if warmup_steps:
-    ax.axvspan(0, warmup_steps, color='tab:orange', alpha=0.15,
-               label=f'warmup ({warmup.warmup_steps} steps)')
-  ax.plot(steps, values, color='tab:blue', lw=2, label='learning rate')
-  top = float(np.nanmax(values)) if values.size else 1.0
-  marks = [(step, what) for step, _, what in points
-           if step not in (0, curve.train_steps)]
-  for step, _ in marks:
-    ax.axvline(step, color='gray', ls='--', lw=0.8)
-  if marks:  # Named on a top axis of their own, so no label covers the curve.
-    named = ax.secondary_xaxis('top')
-    named.set_xticks([s for s, _ in marks])
-    named.set_xticklabels([w for _, w in marks], fontsize=8, rotation=25,
-                          ha='left', color='dimgray')
-  hi = int(np.nanargmax(values))
-  ax.plot([steps[hi]], [values[hi]], 'o', color='tab:red')
-  ax.annotate(f'peak {values[hi]:.4g} (step {steps[hi]})', (steps[hi], values[hi]),
-              xytext=(8, 6), textcoords='offset points', fontsize=9, color='tab:red')
-  ax.set_xlim(0, curve.train_steps)
-  if np.nanmin(values) >= 0:
-    ax.set_ylim(0, top * 1.12 if top > 0 else 1.0)
-  ax.set_xlabel('training step (optimizer updates)')
-  ax.set_ylabel('learning rate (per update)')
-  ax.ticklabel_format(axis='y', style='sci', scilimits=(-3, 4))
-  data = getattr(params.task, 'train_data', None)
-  scaling = config.learning_rate_scaling
-  scaled = (f' ({scaling.type}-scaled from batch {scaling.base_batch_size})'
-            if scaling is not None else '')
-  ax.set_title(f'{describe(config)}: {config.optimizer.type}, '
-               f'batch {getattr(data, "global_batch_size", "?")}{scaled}, '
-               f'{curve.train_steps} steps')
-  ax.grid(alpha=0.3)
-  ax.legend(loc='best', fontsize=9)
-  fig.tight_layout()
-  fig.savefig(path)
-  plt.close(fig)
+  with figures.figure(path) as ax:
+    warmup = config.warmup.get()
+    warmup_steps = min(getattr(warmup, 'warmup_steps', 0) or 0, curve.train_steps)
+    if warmup_steps:
+      ax.axvspan(0, warmup_steps, color='tab:orange', alpha=0.15,
+                 label=f'warmup ({warmup.warmup_steps} steps)')
+    ax.plot(steps, values, color='tab:blue', lw=2, label='learning rate')
+    top = float(np.nanmax(values)) if values.size else 1.0
+    marks = [(step, what) for step, _, what in points
+             if step not in (0, curve.train_steps)]
+    for step, _ in marks:
+      ax.axvline(step, color='gray', ls='--', lw=0.8)
+    if marks:  # Named on a top axis of their own, so no label covers the curve.
+      named = ax.secondary_xaxis('top')
+      named.set_xticks([s for s, _ in marks])
+      named.set_xticklabels([w for _, w in marks], fontsize=8, rotation=25,
+                            ha='left', color='dimgray')
+    hi = int(np.nanargmax(values))
+    ax.plot([steps[hi]], [values[hi]], 'o', color='tab:red')
+    ax.annotate(f'peak {values[hi]:.4g} (step {steps[hi]})', (steps[hi], values[hi]),
+                xytext=(8, 6), textcoords='offset points', fontsize=9, color='tab:red')
+    ax.set_xlim(0, curve.train_steps)
+    if np.nanmin(values) >= 0:
+      ax.set_ylim(0, top * 1.12 if top > 0 else 1.0)
+    ax.set_xlabel('training step (optimizer updates)')
+    ax.set_ylabel('learning rate (per update)')
+    ax.ticklabel_format(axis='y', style='sci', scilimits=(-3, 4))
+    scaling = config.learning_rate_scaling
+    scaled = (f' ({scaling.type}-scaled from batch {scaling.base_batch_size})'
+              if scaling is not None else '')
+    ax.set_title(f'{describe(config)}: {config.optimizer.type}, '
+                 f'batch {figures.batch_of(params)}{scaled}, {curve.train_steps} steps')
 
 
 def run(params: cfg.ExperimentConfig, model_dir: str) -> Dict[str, str]:
