@@ -104,10 +104,10 @@ def main(argv=None) -> None:
   parser.add_argument('--jobs', nargs='+', default=['mlp', 'cnn'], choices=['mlp', 'cnn'])
   parser.add_argument('--variants', nargs='+', default=list(VARIANTS), choices=list(VARIANTS))
   parser.add_argument('--steps', type=int, help='default 5000 (--quick: 1000)')
-  parser.add_argument('--reps', type=int, help='default 3 (--quick: 2)')
+  parser.add_argument('--reps', type=int, help='default 5 (--quick: 2)')
   args = parser.parse_args(argv)
   steps = args.steps or (1000 if args.quick else 5000)
-  reps = args.reps or (2 if args.quick else 3)
+  reps = args.reps or (2 if args.quick else 5)
   for job in args.jobs:
     print_job(job, steps, reps, run_job(job, steps, reps, args.variants))
 

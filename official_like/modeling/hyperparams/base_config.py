@@ -36,8 +36,8 @@ from official_like.modeling.hyperparams.binding import bind
 from official_like.modeling.hyperparams.errors import ConfigError
 from official_like.modeling.hyperparams.errors import LockedConfigError
 from official_like.modeling.hyperparams.errors import missing_key
+from official_like.modeling.hyperparams.errors import NoSuchAttribute
 from official_like.modeling.hyperparams.errors import reserved_key
-from official_like.modeling.hyperparams.errors import suggestion
 from official_like.modeling.hyperparams.errors import under
 from official_like.modeling.hyperparams.errors import unknown_key
 from official_like.modeling.hyperparams.errors import UnknownKeyError
@@ -168,9 +168,7 @@ class Config(metaclass=_ConfigMeta):
         value = extra[1]()
         object.__setattr__(self, name, value)
         return value
-    raise AttributeError(
-        f"'{type(self).__name__}' has no attribute {name!r}; "
-        f'{suggestion(name, self._keys())}')
+    raise NoSuchAttribute(type(self).__name__, name, self._keys)
 
   def __contains__(self, key: str) -> bool:
     return key in self._keys()

@@ -73,6 +73,23 @@ def suggestion(word: str, choices: Iterable[str], kind: str = 'keys') -> str:
   return f"{hint}valid {kind}: {', '.join(choices)}"
 
 
+class NoSuchAttribute(AttributeError):
+  """AttributeError of a config, its 'did you mean' worked out only when shown.
+
+  Most are never shown: `getattr(config, name, default)` and `copy`'s
+  probes for hooks such as `__deepcopy__` raise hundreds of them while a run
+  starts, and a difflib search each cost tens of milliseconds in all.
+  """
+
+  def __init__(self, owner: str, name: str, choices):
+    super().__init__(name)
+    self._owner, self._word, self._choices = owner, name, choices
+
+  def __str__(self) -> str:
+    return (f"'{self._owner}' has no attribute {self._word!r}; "
+            f'{suggestion(self._word, self._choices())}')
+
+
 # Constructor arguments of every config that are not keys of it.
 CONSTRUCTOR_ARGS = ('default_params', 'restrictions')
 
