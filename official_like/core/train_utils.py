@@ -24,6 +24,7 @@ from official_like.core import seeding
 from official_like.core.experiment_parser import ExperimentParser  # pylint: disable=unused-import
 from official_like.core.experiment_parser import ParseConfigOptions  # pylint: disable=unused-import
 from official_like.core.experiment_parser import parse_configuration  # pylint: disable=unused-import
+from official_like.core.flops import try_count_flops  # pylint: disable=unused-import
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams.diff import changed_keys
 
