@@ -55,8 +55,6 @@ WAIVED = {
         'refused',
 }
 OUT_OF_SCOPE = {
-    'actions_test.py::ActionsTest::test_pruning_test_distribution_OneDeviceCPU':
-        'model pruning (tensorflow_model_optimization) is not part of the lean core',
     'base_trainer_test.py::TrainerTest::test_base_async_trainer':
         'the private async trainer for ParameterServerStrategy',
     'base_trainer_test.py::TrainerTest::test_async_trainer_train':

@@ -163,20 +163,50 @@ class RecoveryAction:
     logging.warning('Diverged; restoring %s', path)
 
 
+class PruningAction:
+  """Applies a pruned model's masks and logs its sparsity after every train loop.
+
+  A model wrapped with `tfmot.sparsity.keras.prune_low_magnitude` updates
+  its masks and pruning step inside training calls; applying the masks to
+  the weights and writing the sparsity summaries are the work of tfmot's
+  Keras callbacks (`UpdatePruningStep`, `PruningSummaries`), which only
+  `fit()` would run. This action runs them at each loop's end, as TFM's
+  does. `get_train_actions` adds it when `task.pruning` is set;
+  tensorflow_model_optimization is imported only then.
+  """
+
+  def __init__(self, export_dir: str, model, optimizer):
+    import tensorflow_model_optimization as tfmot  # pylint: disable=g-import-not-at-top
+    self._masks = tfmot.sparsity.keras.UpdatePruningStep()
+    self._masks.set_model(model)
+    self._masks.on_train_begin()  # A fresh model's pruning step goes from -1 to 0.
+    model.optimizer = optimizer  # Where PruningSummaries reads the step.
+    self._summaries = tfmot.sparsity.keras.PruningSummaries(log_dir=export_dir)
+    self._summaries.set_model(model)
+
+  def __call__(self, output) -> None:
+    del output
+    self._masks.on_epoch_end(batch=None)
+    self._summaries.on_epoch_begin(epoch=None)
+
+
 @gin.configurable(module='official_like')
 def get_train_actions(params: cfg.ExperimentConfig, trainer: base_trainer.Trainer,
                       model_dir: str,
                       checkpoint_manager: tf.train.CheckpointManager) -> List[orbit.Action]:
-  """Progress logging, divergence recovery and on-demand preemption checkpoints.
+  """Progress logging, pruning, divergence recovery and on-demand preemption checkpoints.
 
-  Preemption: a multi-worker run (its strategy has a cluster resolver) uses
-  Orbit's `SaveCheckpointIfPreempted`; a single process saves and stops on
-  SIGTERM or SIGINT (see `preemption`). `preemption_on_demand_checkpoint`
-  turns both off.
+  Pruning (`PruningAction`) when the task config has a true `pruning`;
+  its summaries go to `model_dir/metrics`. Preemption: a multi-worker run
+  (its strategy has a cluster resolver) uses Orbit's
+  `SaveCheckpointIfPreempted`; a single process saves and stops on SIGTERM
+  or SIGINT (see `preemption`). `preemption_on_demand_checkpoint` turns
+  both off.
   """
-  del model_dir
   t = params.trainer
   actions = [ProgressLogger(trainer.global_step, t.train_steps)]
+  if getattr(params.task, 'pruning', None):
+    actions.append(PruningAction(model_dir, trainer.model, trainer.optimizer))
   if t.recovery_max_trials >= 0:
     condition = RecoveryCondition(trainer.global_step, t.loss_upper_bound,
                                   t.recovery_begin_steps, t.recovery_max_trials)

@@ -222,7 +222,7 @@ class OrbitExperimentRunner:
     train_actions = list(train_actions or [])
     if trainer:
       train_actions += actions.get_train_actions(
-          self._params, trainer, self._model_dir,
+          self._params, trainer, self._write_dir,
           checkpoint_manager=self._checkpoint_manager)
     eval_actions = list(eval_actions or [])
     if evaluator and self._chief:
