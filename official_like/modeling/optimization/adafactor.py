@@ -45,6 +45,7 @@ rows and columns, so there is no cheaper exact sparse update.
 import tensorflow as tf
 import tf_keras
 
+from official_like.modeling.optimization._dense import dense_gradient
 from official_like.modeling.optimization import _names
 
 
@@ -178,9 +179,7 @@ class Adafactor(tf_keras.optimizers.legacy.Optimizer):
     return tf.group(*assigns)
 
   def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-    dense_grad = tf.scatter_nd(tf.expand_dims(indices, -1), grad,
-                               tf.shape(var, out_type=indices.dtype))
-    return self._resource_apply_dense(dense_grad, var, apply_state)
+    return self._resource_apply_dense(dense_gradient(grad, var, indices), var, apply_state)
 
   def get_config(self):
     config = super().get_config()

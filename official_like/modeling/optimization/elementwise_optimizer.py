@@ -19,6 +19,8 @@ from typing import Dict
 import tensorflow as tf
 import tf_keras
 
+from official_like.modeling.optimization._dense import dense_gradient
+
 
 class ElementwiseOptimizer(tf_keras.optimizers.legacy.Optimizer):
   """Hyperparameter plumbing, dense-only updates and `get_config` for subclasses."""
@@ -46,9 +48,7 @@ class ElementwiseOptimizer(tf_keras.optimizers.legacy.Optimizer):
     return (apply_state or {}).get(key) or self._fallback_apply_state(*key)
 
   def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-    dense_grad = tf.scatter_nd(tf.expand_dims(indices, -1), grad,
-                               tf.shape(var, out_type=indices.dtype))
-    return self._resource_apply_dense(dense_grad, var, apply_state)
+    return self._resource_apply_dense(dense_gradient(grad, var, indices), var, apply_state)
 
   def get_config(self):
     config = super().get_config()
