@@ -309,11 +309,12 @@ def write_model_params(model, output_path: str) -> None:
 
 
 def try_count_params(model, trainable_only: bool = False) -> Optional[int]:
-  """The number of parameters, or None for a Keras model that is not built yet."""
-  if hasattr(model, 'count_params'):
-    try:
-      return model.count_params()
-    except ValueError:
-      return None
+  """The number of parameters, or None for a Keras model that is not built yet.
+
+  Unlike TFM, `trainable_only` is honoured for Keras models too (TFM's
+  `count_params()` path counts frozen weights as well).
+  """
+  if hasattr(model, 'count_params') and not model.built:
+    return None
   variables = model.trainable_variables if trainable_only else model.variables
   return sum(v.shape.num_elements() for v in variables)
