@@ -109,3 +109,27 @@ def test_minus_one_silences_the_length_warning(kind):
                        f'{OPT}.learning_rate.{kind}.{rate}=0.1,'
                        f'{OPT}.learning_rate.{kind}.decay_steps=-1')
   assert not [line for line in lines if 'the decay ends' in line]
+
+
+def test_boundaries_count_from_the_offset():
+  lines = warnings_for(f'{OPT}.learning_rate.type=stepwise,'
+                       f'{OPT}.learning_rate.stepwise.boundaries=[300,500],'
+                       f'{OPT}.learning_rate.stepwise.values=[0.1,0.01,0.001],'
+                       f'{OPT}.learning_rate.stepwise.offset=200')
+  assert lines == [f'{OPT}.learning_rate.stepwise.boundaries: [500] lies at or beyond '
+                   'trainer.train_steps=600 (with offset 200); the last 1 value(s) are '
+                   'never used']
+
+
+@pytest.mark.parametrize('decay_steps, offset, warned', [
+    (200, 200, False),  # Ends at 400: fits, although 200 alone would be early.
+    (700, 300, True),  # Ends at 1000: late, although 700 alone would fit.
+])
+def test_decay_end_counts_from_the_offset(decay_steps, offset, warned):
+  lines = warnings_for(f'{OPT}.learning_rate.cosine.decay_steps={decay_steps},'
+                       f'{OPT}.learning_rate.cosine.offset={offset}')
+  ends = [line for line in lines if 'the decay ends' in line]
+  assert ends == ([f'{OPT}.learning_rate.cosine.decay_steps={decay_steps} (offset {offset}): '
+                   f'the decay ends at step {decay_steps + offset}, well after '
+                   'trainer.train_steps=600; training stops 60% of the way through it; set '
+                   'decay_steps: -1 to end it with the run'] if warned else [])
