@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from deadlines import SUBPROCESS_TIMEOUT
 from deadlines import deadline
 from deadlines import finish
 from experiments import digits
@@ -169,10 +170,12 @@ def take_lock(model_dir):
 
 
 def wait_for_holder(path, proc, log):
-  while proc.poll() is None:
-    if os.path.exists(path) and open(path).read():
-      return open(path).read()
-    time.sleep(0.05)
+  """The lock file's text once `proc` wrote it; fails if `proc` ends or takes too long."""
+  with deadline(SUBPROCESS_TIMEOUT):
+    while proc.poll() is None:
+      if os.path.exists(path) and open(path).read():
+        return open(path).read()
+      time.sleep(0.05)
   raise AssertionError(open(log).read()[-3000:])
 
 
@@ -185,8 +188,9 @@ def test_second_training_process_refuses_eval_may_read_killed_holder_frees(tmp_p
   try:
     holder = wait_for_holder(model_dir / model_dir_lock.LOCK_NAME, first, logs['first'])
     assert holder.startswith(f'pid {first.pid} on host ')
-    while first.poll() is None and not tf.train.latest_checkpoint(str(model_dir)):
-      time.sleep(0.1)
+    with deadline(SUBPROCESS_TIMEOUT):
+      while first.poll() is None and not tf.train.latest_checkpoint(str(model_dir)):
+        time.sleep(0.1)
     params_yaml = (model_dir / 'params.yaml').read_bytes()
     second = trainer_main(logs['second'], model_dir, '--mode=train')
     reader = trainer_main(logs['reader'], model_dir, '--mode=eval')
