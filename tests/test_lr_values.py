@@ -5,13 +5,17 @@ the whole run; it is only trustworthy while it computes what the schedules
 compute, so each built-in type (with offsets and both warmups) is compared
 with the factory's schedule over a range of steps.
 """
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from official_like.modeling import optimization
 from official_like.modeling.optimization import OptimizationConfig
 from official_like.modeling.optimization import OptimizerFactory
 from official_like.modeling.optimization import lr_values
+from official_like.modeling.optimization import schedule_facts
 from official_like.modeling.optimization.registry import LR_CLS
 
 SCHEDULES = {
@@ -52,7 +56,9 @@ def config(kind, warmup):
 
 
 def test_every_built_in_schedule_has_a_twin():
-  assert set(SCHEDULES) == set(lr_values.SCHEDULES) <= set(LR_CLS)
+  built_in = {f.name for f in dataclasses.fields(optimization.LrConfig)} - {'type'}
+  assert set(SCHEDULES) == built_in <= set(LR_CLS)
+  assert all(schedule_facts.FACTS[kind].rates is not None for kind in built_in)
 
 
 @pytest.mark.parametrize('warmup', WARMUPS, ids=['none', 'linear', 'polynomial'])

@@ -18,9 +18,8 @@ import numpy as np
 
 from official_like.core import config_definitions as cfg
 from official_like.modeling.optimization import lr_resolution
+from official_like.modeling.optimization import schedule_facts
 
-# Schedules whose length field is where the decay ends (not a period).
-_ENDING = ('polynomial', 'cosine', 'power_linear', 'wsd', 'one_cycle', 'linear')
 EARLY, LATE = 0.5, 1.5  # Decay ends outside [EARLY, LATE] * train_steps: warn.
 TINY, TAIL = 1e-3, 0.25  # Below TINY * peak for more than TAIL of the run: warn.
 PREFIX = 'trainer.optimizer_config.'
@@ -28,15 +27,17 @@ PREFIX = 'trainer.optimizer_config.'
 
 def _decay_end(config, train_steps: int) -> List[str]:
   kind, schedule = config.learning_rate.type, config.learning_rate.get()
-  if kind not in _ENDING or (kind == 'polynomial' and schedule.cycle):
+  ends_at = schedule_facts.facts(kind).decay_end(schedule)
+  if ends_at is None:
     return []
-  key = lr_resolution.length_fields(schedule)[0]
   offset = getattr(schedule, 'offset', 0) or 0
-  end = offset + getattr(schedule, key)
-  where = f'{PREFIX}learning_rate.{kind}.{key}={getattr(schedule, key)}'
+  end = offset + ends_at
+  keys = lr_resolution.length_fields(schedule)
+  where = f'{PREFIX}learning_rate.{kind}'
+  where += f'.{keys[0]}={getattr(schedule, keys[0])}' if keys else ''
   if offset:
     where += f' (offset {offset})'
-  tie = f'; set {key}: -1 to end it with the run'
+  tie = f'; set {keys[0]}: -1 to end it with the run' if keys else ''
   if end < EARLY * train_steps:
     return [f'{where}: the decay ends at step {end}, well before trainer.train_steps='
             f'{train_steps}; the last {train_steps - end} steps stay at its final rate' + tie]
@@ -63,10 +64,9 @@ def _warmup(config, train_steps: int, summary_interval: int) -> List[str]:
 
 def _boundaries(config, train_steps: int) -> List[str]:
   kind, schedule = config.learning_rate.type, config.learning_rate.get()
-  if kind not in ('stepwise', 'step_cosine_with_offset'):
-    return []
   offset = getattr(schedule, 'offset', 0) or 0
-  late = [b for b in schedule.boundaries if offset + b >= train_steps]
+  late = [b for b in schedule_facts.facts(kind).boundaries(schedule)
+          if offset + b >= train_steps]
   if not late:
     return []
   return [f'{PREFIX}learning_rate.{kind}.boundaries: {late} '

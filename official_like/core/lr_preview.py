@@ -26,23 +26,16 @@ from official_like.core import figures
 from official_like.core import lr_lint
 from official_like.core import lr_plan
 from official_like.modeling.optimization import OptimizerFactory
+from official_like.modeling.optimization import schedule_facts
 
 PNG, CSV = 'lr_schedule.png', 'lr_schedule.csv'
 BUDGET = 5001  # Points in the CSV and the plot: every step of runs up to 5000 steps.
-TITLES = {
-    'constant': 'Constant', 'stepwise': 'Stepwise', 'exponential': 'Exponential decay',
-    'polynomial': 'Polynomial decay', 'cosine': 'Cosine decay', 'power': 'Power decay',
-    'power_linear': 'Power decay, linear fade', 'power_with_offset': 'Power decay',
-    'step_cosine_with_offset': 'Step cosine', 'wsd': 'Warmup-stable-decay',
-    'cosine_restarts': 'Cosine with restarts (SGDR)', 'inverse_sqrt': 'Inverse square root',
-    'one_cycle': 'One-cycle', 'linear': 'Linear decay',
-}
 
 
 def describe(config) -> str:
   """'Cosine decay with linear warmup' and the like."""
   kind = config.learning_rate.type
-  text = TITLES.get(kind, kind)
+  text = schedule_facts.facts(kind).title
   if config.warmup.type:
     text += f' with {config.warmup.type} warmup'
   return text
@@ -58,24 +51,7 @@ def key_points(config, train_steps: int) -> List[Tuple[int, str]]:
     points.append((warmup.warmup_steps, 'warmup end'))
   if offset:
     points.append((offset, 'schedule offset'))
-  if kind == 'stepwise':  # A level holds through its boundary step.
-    points += [(offset + b + 1, f'after boundary {b}') for b in c.boundaries]
-  if kind == 'step_cosine_with_offset':
-    points += [(offset + b, f'boundary {b}') for b in c.boundaries]
-  for key in ('decay_steps', 'total_decay_steps'):
-    if isinstance(getattr(c, key, None), int) and kind not in ('exponential',):
-      points.append((offset + getattr(c, key), 'decay end'))
-  if kind == 'wsd':
-    points.append((offset + round(c.decay_steps * (1 - c.decay_fraction)), 'cooldown start'))
-  if kind == 'one_cycle':
-    points.append((offset + round(c.pct_start * c.decay_steps - 1), 'cycle peak'))
-  if kind == 'inverse_sqrt':
-    points.append((offset + c.warmup_steps, 'rsqrt peak'))
-  if kind == 'cosine_restarts':
-    start, length = 0.0, float(c.first_decay_steps)
-    for i in range(1, 6):
-      start, length = start + length, length * c.t_mul
-      points.append((offset + round(start), f'restart {i}'))
+  points += [(offset + step, what) for step, what in schedule_facts.facts(kind).key_points(c)]
   points.append((train_steps, 'end (trainer.train_steps)'))
   kept: Dict[int, str] = {}
   for step, what in points:

@@ -36,11 +36,13 @@ _LAZY = {
     'lion': ('Lion',),
     'nadam': ('Nadam',),
     'adan': ('Adan',),
+    'schedule_facts': ('ScheduleFacts',),
 }
 _HOME = {name: module for module, names in _LAZY.items() for name in names}
 _SUBMODULES = ('adafactor', 'adan', 'elementwise_optimizer', 'ema_optimizer',
                'lamb', 'lars', 'legacy_adamw', 'lion', 'lr_schedule',
-               'lr_schedule_modern', 'nadam', 'optimizer_factory', 'registry')
+               'lr_schedule_modern', 'nadam', 'optimizer_factory', 'registry',
+               'schedule_facts')
 
 
 def __getattr__(name):

@@ -23,6 +23,7 @@ from official_like.modeling.optimization import lion
 from official_like.modeling.optimization import lr_schedule
 from official_like.modeling.optimization import lr_schedule_modern
 from official_like.modeling.optimization import nadam
+from official_like.modeling.optimization import schedule_facts
 from official_like.modeling.optimization.configs import optimization_config as cfg
 
 _legacy = tf_keras.optimizers.legacy
@@ -108,10 +109,22 @@ def register_optimizer(name: str, config_cls: type,
 
 
 def register_learning_rate(name: str, config_cls: type,
-                           schedule_cls: Optional[type] = None) -> Callable:
-  """Makes `learning_rate.type: name` build `schedule_cls(**config)`."""
-  return _register('learning_rate', cfg.LrConfig, (LR_CLS,), name,
-                   config_cls, schedule_cls)
+                           schedule_cls: Optional[type] = None,
+                           facts: Optional[schedule_facts.ScheduleFacts] = None) -> Callable:
+  """Makes `learning_rate.type: name` build `schedule_cls(**config)`.
+
+  `facts` (its NumPy rates, decay end, boundaries, ...) give the schedule the
+  all-zero check, lint and preview points of the built-in ones; without them
+  the tools use what its fields say (see `schedule_facts`).
+  """
+  add = _register('learning_rate', cfg.LrConfig, (LR_CLS,), name, config_cls, None)
+
+  def add_with_facts(impl_cls):
+    add(impl_cls)
+    if facts is not None:
+      schedule_facts.FACTS[name] = facts
+    return impl_cls
+  return add_with_facts if schedule_cls is None else add_with_facts(schedule_cls)
 
 
 def register_warmup(name: str, config_cls: type,
