@@ -10,9 +10,9 @@ TFM's module-level names live here too: the tables `LEGACY_OPTIMIZERS_CLS`,
 `NEW_OPTIMIZERS_CLS`, `SHARED_OPTIMIZERS`, `LR_CLS`, `WARMUP_CLS` and
 `register_optimizer_cls` (defined in `registry`).
 """
-import logging
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
+from absl import logging
 import gin
 import tensorflow as tf
 import tf_keras
@@ -142,7 +142,7 @@ def _warn_if_clipvalue_is_ignored(optimizer) -> None:
     return
   norm = optimizer.clipnorm or optimizer.global_clipnorm
   if optimizer.clipvalue and norm:
-    logging.getLogger(__name__).warning(
+    logging.warning(
         '%s: clipvalue=%s is ignored by the new Keras optimizers because a '
         'norm clip (%s) is set; set one of them to null, or use a legacy '
         'optimizer to apply both.', type(optimizer).__name__,
