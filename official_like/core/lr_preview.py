@@ -62,10 +62,8 @@ def key_points(config, train_steps: int) -> List[Tuple[int, str]]:
 
 def table(params: cfg.ExperimentConfig, curve: lr_plan.Curve, points) -> str:
   config = curve.config
-  data = getattr(params.task, 'train_data', None)
   lines = [f'Learning-rate plan: {describe(config)}; optimizer {config.optimizer.type}, '
-           f'{curve.train_steps} steps, global batch '
-           f'{getattr(data, "global_batch_size", "?")}']
+           f'{curve.train_steps} steps, global batch {figures.batch_of(params)}']
   scaling = config.learning_rate_scaling
   if scaling is not None:
     lines.append(f'  rates scaled ({scaling.type}) from base batch '
