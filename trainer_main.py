@@ -9,6 +9,7 @@ and nothing is written to the model directory.
 import importlib
 import importlib.util
 import os
+import re
 import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -18,6 +19,7 @@ from absl import flags
 from absl import logging
 
 import experiments  # pylint: disable=unused-import  (the bundled experiments' configs)
+from official_like.common import cli_help
 from official_like.common import cli_logging
 from official_like.common import flags as tfm_flags
 from official_like.common import gin_bindings
@@ -31,12 +33,36 @@ FLAGS = flags.FLAGS
 PROG = 'trainer_main.py'
 
 
+OUR_FLAGS = ('experiment', 'mode', 'model_dir', 'config_file', 'params_override',
+             'gin_file', 'gin_params', 'import', 'tpu', 'num_gpus', 'tf_data_service',
+             'verbosity')
+EXAMPLE = ('trainer_main.py --experiment=digits_mlp --model_dir=/tmp/m \\\n'
+           "      --params_override='trainer.train_steps=300' --params_override=my.yaml")
+_REPEATED = re.compile(r'^flag --(\w+)=(.*): already defined as (.*)$', re.S)
+
+
 def define_flags() -> None:
   tfm_flags.define_flags()
   FLAGS.set_default('mode', 'train_and_eval')
   flags.DEFINE_multi_string(
-      'import', [], 'Python modules (package.module) or .py files to import '
-      'first; they register your own experiments and tasks.')
+      'import', [], 'module (my_pkg.toy) or .py file with your experiments; repeatable')
+  FLAGS['verbosity'].allow_overwrite = False
+  FLAGS['verbosity'].help = "1: also Orbit's and TensorFlow's own log lines"
+
+
+def help_text() -> str:
+  """What `--help` prints: our flags, the modes, the registered experiments, an example."""
+  modes = tfm_flags.MODE_HELP
+  width = max(map(len, modes))
+  described = exp_factory.describe_experiments()
+  exp_width = max(map(len, described), default=0)
+  return cli_help.render(PROG, 'Trains and evaluates a registered experiment.', FLAGS, OUR_FLAGS, {
+      'modes': [f'{m:<{width}}  {text}' for m, text in modes.items()],
+      'experiments': [f'{n:<{exp_width}}  {d}'.rstrip() for n, d in described.items()]
+                     + ['(yours: --import=FILE.py, or --experiment=package.module:NAME)'],
+      'example': [EXAMPLE],
+      'more': ['README.md, section "trainer_main.py"; absl\'s own flags: --helpfull'],
+  })
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -45,7 +71,13 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def parse_flags(argv):
-  """absl's parsing, with one-line errors that suggest the right flag or value."""
+  """absl's parsing, with one-line errors that suggest the right flag or value.
+
+  `--help` and `-h` print our help and exit 0 before absl sees them.
+  """
+  if cli_help.wants_help(argv):
+    sys.stdout.write(help_text())
+    sys.exit(0)
   try:
     return FLAGS(argv)
   except flags.UnrecognizedFlagError as e:
@@ -54,6 +86,12 @@ def parse_flags(argv):
     fail(f"--{e.flagname}: unknown flag; {suggestion('--' + e.flagname, ours, 'flags')}"
          ' (absl flags: --helpfull)')
   except flags.IllegalFlagValueError as e:
+    repeated = _REPEATED.match(str(e))
+    if repeated:
+      name, second, first = repeated.groups()
+      fail(f'--{name}: given twice ({first!r}, then {second!r}); give it once '
+           '(repeatable: --config_file, --params_override, --gin_file, --gin_params, '
+           '--import)')
     name = str(e).split('=', 1)[0].removeprefix('flag --')
     flag = FLAGS[name] if name in FLAGS else None
     values = getattr(getattr(flag, 'parser', None), 'enum_values', None)

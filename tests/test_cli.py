@@ -145,6 +145,11 @@ CASES = {
                                 ['--model_dir', 'has no checkpoint to evaluate']),
     'other_experiment': (['--experiment=diabetes_regression'], 'digits_run',
                          ['holds a run of another model or experiment', 'task.']),
+    'repeated_mode': (['--mode=train', '--mode=eval'], 'fresh',
+                      ['--mode', "given twice ('train', then 'eval')", 'give it once']),
+    'repeated_model_dir': (['--model_dir={d}/elsewhere'], 'fresh',
+                           ['--model_dir', 'given twice', 'elsewhere']),
+    'repeated_verbosity': (['--verbosity=1', '-v', '0'], 'fresh', ['--verbosity', 'given twice']),
     'other_model_shape': (['--params_override=task.model.mlp.hidden_sizes=[32]'],
                           'digits_run', ['task.model.mlp.hidden_sizes: [128, 64] -> [32]']),
 }
@@ -208,3 +213,33 @@ def test_bad_input_is_one_line_before_tensorflow(results, name):
     assert not os.path.exists(model_dir)
   elif kind in ('existing', 'digits_run'):
     assert snapshot(model_dir) == before
+
+
+def _trainer_main(*args):
+  return subprocess.run([sys.executable, '-c', WRAPPER, *args], cwd=REPO,
+                        capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize('arg', ['--help', '-h', '--helpshort'])
+def test_help_lists_our_flags_modes_and_experiments_without_tensorflow(arg):
+  import trainer_main  # pylint: disable=g-import-not-at-top  (no TensorFlow either)
+  from official_like.common import flags as tfm_flags  # pylint: disable=g-import-not-at-top
+  proc = _trainer_main('--experiment=digits_mlp', arg)
+  assert proc.returncode == 0, proc.stderr
+  assert proc.stderr.strip() == 'TF_LOADED False', proc.stderr
+  lines = proc.stdout.splitlines()
+  for name in trainer_main.OUR_FLAGS:
+    flag_lines = [line for line in lines if line.startswith(f'  --{name}=')]
+    assert len(flag_lines) == 1, (name, proc.stdout)
+    assert len(flag_lines[0].split(None, 1)) == 2, flag_lines  # Flag, then its help.
+  for mode in tfm_flags.MODES + tfm_flags.TOOL_MODES:
+    assert any(line.split()[:1] == [mode] for line in lines), mode
+  for name in exp_factory.registered_experiments():
+    assert any(line.split()[:1] == [name] for line in lines), name
+  assert 'example:' in lines and '--helpfull' in proc.stdout
+  assert len(lines) < 50
+
+
+def test_helpfull_stays_absl_s():
+  proc = _trainer_main('--helpfull')
+  assert '--helpfull' in proc.stdout and 'absl.logging' in proc.stdout

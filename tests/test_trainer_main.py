@@ -108,6 +108,8 @@ def _prepare(name, root):
     return trainer_cmd(
         '--experiment=digits_mlp', '--mode=train', f'--model_dir={model_dir}',
         f'--config_file={d}/a.yaml', f'--config_file={d}/b.yaml',
+        # Two overrides, applied in order: the second's train_steps wins.
+        '--params_override=trainer.train_steps=999,trainer.validation_steps=3',
         f'--params_override={_SHORT}', f'--gin_file={d}/first.gin',
         f'--gin_file={d}/second.gin',
         '--gin_params=official_like.run_experiment.run_post_eval=True',
@@ -215,11 +217,12 @@ def test_bad_input_exits_with_one_clear_line_and_writes_nothing(runs, case):
 
 
 def test_flag_precedence_in_params_yaml(flags_run):
-  """defaults < config files (later wins) < --num_gpus/--tpu < --params_override."""
+  """defaults < config files (later wins) < --num_gpus/--tpu < each --params_override."""
   _, model_dir = flags_run
   params = read_params(model_dir)
   trainer = params['trainer']
-  assert trainer['train_steps'] == 60  # override beats both files
+  assert trainer['train_steps'] == 60  # the second override beats the first and both files
+  assert trainer['validation_steps'] == 3  # the first override is kept
   assert (trainer['steps_per_loop'], trainer['summary_interval']) == (10, 20)
   assert trainer['max_to_keep'] == 2  # second file beats first
   assert params['task']['model']['mlp']['hidden_sizes'] == [32]  # first file
