@@ -171,9 +171,8 @@ class OrbitExperimentRunner:
     if curve is not None:
       lr_plan.write_curve(curve, self._model_dir)
     hparams_summary.write_hparams(self._params, self._model_dir, curve)
-    t = self._params.trainer
     final = hparams_summary.FinalMetrics(self._model_dir, self._trainer.global_step,
-                                         t.summary_interval, t.train_steps)
+                                         self._params.trainer.train_steps)
     return [final.train], [final.evaluate]
 
   def _build_trainer(self, task: base_task.Task, train: bool,
