@@ -312,6 +312,23 @@ def test_make_run_command_trains_and_prints_model_dir(make_run):
   assert os.path.exists(os.path.join(model_dir, 'ckpt-100.index'))
 
 
+@pytest.mark.parametrize('mode', ['train', 'train_and_eval'])
+def test_a_finished_run_says_nothing_is_left_to_train(make_run, mode):
+  """`--mode=train` or `make run` again: one line, no checkpoint warnings, an eval for train_and_eval."""
+  proc, model_dir, _ = make_run
+  assert finished(proc).returncode == 0, proc.stderr[-3000:]
+  cmd = [arg for arg in make_run_command(model_dir) if not arg.startswith('--mode=')]
+  cmd.append(f'--mode={mode}')
+  again = finished(run_cmd(cmd))
+  assert again.returncode == 0, again.stderr[-3000:]
+  lines = _log_lines(again)
+  assert 'Already at step 100 of 100: nothing to train' in lines, lines
+  assert not [line for line in lines if 'unrestored' in line or 'checkpoint.py' in line], lines
+  assert not re.search(r'^step \d+/100 \|', again.stderr, re.M)
+  evaluations = [line for line in lines if line.startswith('eval | step 100 |')]
+  assert len(evaluations) == (mode == 'train_and_eval'), lines
+
+
 RESUME_OVERRIDE = {
     'trainer': {'train_steps': 300, 'steps_per_loop': 10, 'summary_interval': 20,
                 'checkpoint_interval': 50},
