@@ -23,6 +23,7 @@ from official_like.common import cli_help
 from official_like.common import cli_logging
 from official_like.common import flags as tfm_flags
 from official_like.common import gin_bindings
+from official_like.common import tf_quiet
 from official_like.core import exp_factory
 from official_like.core import experiment_parser
 from official_like.core import model_dir_checks
@@ -134,7 +135,6 @@ def prepare():
                                                  print_return=False)
   model_dir_checks.check_fits(params, FLAGS.mode, FLAGS.model_dir)
   # TensorFlow is imported from here on; devices first, so its start-up is quiet.
-  from official_like.common import tf_quiet  # pylint: disable=g-import-not-at-top
   tf_quiet.import_quietly()
   from official_like.common import distribute_utils  # pylint: disable=g-import-not-at-top
   from official_like.core import task_factory  # pylint: disable=g-import-not-at-top
@@ -178,11 +178,12 @@ def main(argv) -> None:
   if len(argv) > 1:
     fail(f'unexpected argument {argv[1]!r}; every option is a --flag')
   try:
-    import_user_modules()
-    if FLAGS.experiment == 'list':
-      list_experiments()
-      return
-    params, strategy = prepare()
+    with tf_quiet.quiet_start():  # A user's module may import TensorFlow first.
+      import_user_modules()
+      if FLAGS.experiment == 'list':
+        list_experiments()
+        return
+      params, strategy = prepare()
   except (ValueError, RuntimeError) as e:  # ConfigError is a ValueError.
     fail(str(e))
   if FLAGS.mode in tfm_flags.TOOL_MODES:

@@ -44,6 +44,8 @@ def test_readme_task_trains_from_its_own_file(tmp_path):
   assert yaml.safe_load(effective)['optimizer']['adam']['clipnorm'] == 0.5
   assert 'optimizer.adam.clipnorm: None -> 0.5' in effective
   assert 'The task changed trainer.optimizer_config' in proc.stderr
+  # toy.py imports TensorFlow before trainer_main does: its start-up stays quiet.
+  assert 'cuInit' not in proc.stderr and 'cuda' not in proc.stderr.lower(), proc.stderr
 
 
 def test_module_colon_name_and_entry_point_find_the_experiment(tmp_path):
