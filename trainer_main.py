@@ -23,10 +23,12 @@ from official_like.common import cli_help
 from official_like.common import cli_logging
 from official_like.common import flags as tfm_flags
 from official_like.common import gin_bindings
+from official_like.common import gin_static
 from official_like.common import tf_quiet
 from official_like.core import exp_factory
 from official_like.core import experiment_parser
 from official_like.core import model_dir_checks
+from official_like.core import model_dir_lock
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams.errors import suggestion
 
@@ -39,6 +41,9 @@ OUR_FLAGS = ('experiment', 'mode', 'model_dir', 'config_file', 'params_override'
              'verbosity')
 EXAMPLE = ('trainer_main.py --experiment=digits_mlp --model_dir=/tmp/m \\\n'
            "      --params_override='trainer.train_steps=300' --params_override=my.yaml")
+# Where our gin configurables are declared: checked by name before TensorFlow.
+GIN_SOURCES = (os.path.dirname(os.path.abspath(experiments.__file__)),
+               os.path.join(os.path.dirname(os.path.abspath(__file__)), 'official_like'))
 _REPEATED = re.compile(r'^flag --(\w+)=(.*): already defined as (.*)$', re.S)
 
 
@@ -130,7 +135,11 @@ def prepare():
   the replicas are reported like config errors, before any file is written.
   """
   model_dir_checks.check_usable(FLAGS.model_dir)
-  gin_bindings.parse(FLAGS.gin_file, FLAGS.gin_params, check_only=True)
+  if 'train' in FLAGS.mode:
+    model_dir_lock.check_free(FLAGS.model_dir)
+  if FLAGS.gin_file or FLAGS.gin_params:
+    gin_bindings.parse(FLAGS.gin_file, FLAGS.gin_params, check_only=True,
+                       known=gin_static.scan(GIN_SOURCES))
   params = experiment_parser.parse_configuration(FLAGS, lock_return=False,
                                                  print_return=False)
   model_dir_checks.check_fits(params, FLAGS.mode, FLAGS.model_dir)
@@ -186,6 +195,9 @@ def main(argv) -> None:
       params, strategy = prepare()
   except (ValueError, RuntimeError) as e:  # ConfigError is a ValueError.
     fail(str(e))
+  except KeyboardInterrupt:  # Ctrl-C while TensorFlow loads: nothing was written yet.
+    print('Interrupted before training started; nothing was written.', file=sys.stderr)
+    sys.exit(130)
   if FLAGS.mode in tfm_flags.TOOL_MODES:
     run_tool(params, strategy)
     return

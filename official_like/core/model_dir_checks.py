@@ -8,6 +8,7 @@ paths are inspected; `gs://` and other remote directories are left to the
 run itself.
 """
 import os
+import tempfile
 
 import yaml
 
@@ -35,6 +36,17 @@ def check_usable(model_dir: str) -> None:
   if not os.access(parent, os.W_OK | os.X_OK):
     raise ConfigError(('--model_dir',), f'{model_dir!r} is not writable '
                       f'(no write permission on {parent!r})')
+  if parent != model_dir:
+    _check_can_create(model_dir, parent)
+
+
+def _check_can_create(model_dir: str, parent: str) -> None:
+  """Makes and removes a directory in `parent`: permissions alone do not say (/proc, root)."""
+  try:
+    os.rmdir(tempfile.mkdtemp(prefix='.model_dir_check-', dir=parent))
+  except OSError as e:
+    raise ConfigError(('--model_dir',), f'{model_dir!r} cannot be created in '
+                      f'{parent!r} ({e.strerror})') from None
 
 
 def check_fits(params: cfg.ExperimentConfig, mode: str, model_dir: str) -> None:
