@@ -6,8 +6,6 @@ Every flag, gin binding and config value is checked before TensorFlow is
 imported; a bad one ends the run with one line on stderr and exit code 2,
 and nothing is written to the model directory.
 """
-import importlib
-import importlib.util
 import os
 import re
 import sys
@@ -29,6 +27,7 @@ from official_like.core import exp_factory
 from official_like.core import experiment_parser
 from official_like.core import model_dir_checks
 from official_like.core import model_dir_lock
+from official_like.core import user_modules
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams.errors import suggestion
 
@@ -112,19 +111,7 @@ def parse_flags(argv):
 def import_user_modules() -> None:
   """`--import` entries: dotted module names or paths to .py files."""
   for entry in FLAGS['import'].value:
-    try:
-      if entry.endswith('.py'):
-        if not os.path.isfile(entry):
-          raise ImportError(f'no such file {entry!r}')
-        name = os.path.splitext(os.path.basename(entry))[0]
-        spec = importlib.util.spec_from_file_location(name, entry)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-      else:
-        importlib.import_module(entry)
-    except ImportError as e:
-      raise ConfigError(('--import',), f'{entry!r}: {e}') from None
+    user_modules.import_user_module(entry, '--import')
 
 
 def prepare():
