@@ -52,7 +52,8 @@ def define_flags() -> None:
   flags.DEFINE_multi_string(
       'import', [], 'module (my_pkg.toy) or .py file with your experiments; repeatable')
   FLAGS['verbosity'].allow_overwrite = False
-  FLAGS['verbosity'].help = "1: also Orbit's and TensorFlow's own log lines"
+  FLAGS['verbosity'].help = ("1: also Orbit's and TensorFlow's lines, with absl's prefix; "
+                             "2: also libraries' DEBUG lines")
 
 
 def help_text() -> str:

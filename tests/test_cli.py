@@ -260,6 +260,13 @@ def test_help_lists_our_flags_modes_and_experiments_without_tensorflow(arg):
   assert len(lines) < 50
 
 
+def test_readme_shows_the_help_s_flags_and_modes():
+  proc = _trainer_main('--help')
+  shown = 'flags:' + proc.stdout.split('flags:', 1)[1].split('\nexperiments:')[0]
+  with open(os.path.join(REPO, 'README.md'), encoding='utf-8') as f:
+    assert f'```\n{shown.rstrip()}\n```' in f.read(), shown
+
+
 def test_helpfull_stays_absl_s():
   proc = _trainer_main('--helpfull')
   assert '--helpfull' in proc.stdout and 'absl.logging' in proc.stdout
