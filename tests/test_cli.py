@@ -153,6 +153,9 @@ CASES = {
                            ['--config_file', 'binary.yaml', 'not a YAML text file']),
     'model_dir_in_proc': (['--experiment=digits_mlp', '--model_dir=/proc/official_like_x'], None,
                           ['--model_dir', "'/proc/official_like_x' cannot be created"]),
+    'schedule_fields_missing': ([f'--params_override={LR}.type=wsd'], 'existing',
+                                [f'{LR}.wsd: initial_learning_rate and decay_steps are '
+                                 "required by the 'StableDecay' schedule"]),
     'gin_syntax': (['--gin_params=experiments.digits.build_mlp.activation=[1,'], 'existing',
                    ['--gin_params', 'build_mlp.activation']),
     'init_checkpoint_missing': (['--params_override=task.init_checkpoint={d}/none/ckpt-5'],
