@@ -163,14 +163,17 @@ CASES = {
     'eval_without_checkpoint': (['--mode=eval'], 'fresh',
                                 ['--model_dir', 'has no checkpoint to evaluate']),
     'other_experiment': (['--experiment=diabetes_regression'], 'digits_run',
-                         ['holds a run of another model or experiment', 'task.']),
+                         ["was trained with task.model.type='mlp'; you asked for "
+                          'task.model.type=unset', 'more task settings differ',
+                          'Use a new --model_dir']),
     'repeated_mode': (['--mode=train', '--mode=eval'], 'fresh',
                       ['--mode', "given twice ('train', then 'eval')", 'give it once']),
     'repeated_model_dir': (['--model_dir={d}/elsewhere'], 'fresh',
                            ['--model_dir', 'given twice', 'elsewhere']),
     'repeated_verbosity': (['--verbosity=1', '-v', '0'], 'fresh', ['--verbosity', 'given twice']),
     'other_model_shape': (['--params_override=task.model.mlp.hidden_sizes=[32]'],
-                          'digits_run', ['task.model.mlp.hidden_sizes: [128, 64] -> [32]']),
+                          'digits_run', ['was trained with task.model.mlp.hidden_sizes=[128, 64]; '
+                                         'you asked for task.model.mlp.hidden_sizes=[32]. ']),
 }
 FILES = {'bad.yaml': 'trainer:\n  train_steps: [60\n',
          'typo.yaml': 'trainer:\n  trian_steps: 5\n',
