@@ -345,6 +345,20 @@ def test_a_finished_run_says_nothing_is_left_to_train(make_run, mode):
   assert len(evaluations) == (mode == 'train_and_eval'), lines
 
 
+def test_a_best_checkpoint_metric_without_export_subdir_is_a_warning(tmp_path):
+  proc = finished(run_cmd(trainer_cmd(
+      '--experiment=digits_mlp', f'--model_dir={tmp_path}', '--params_override='
+      "trainer.train_steps=20,trainer.validation_interval=20,trainer.steps_per_loop=10,"
+      "trainer.summary_interval=10,trainer.best_checkpoint_export_subdir=''")))
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  warnings = [line for line in proc.stderr.splitlines() if 'best_checkpoint_eval' in line]
+  assert warnings == [
+      "warning: trainer.best_checkpoint_eval_metric='accuracy' is set but "
+      'trainer.best_checkpoint_export_subdir is empty, so no best checkpoint is exported; '
+      'set it (e.g. best_ckpt) or clear the metric'], proc.stderr[-3000:]
+  assert not (tmp_path / 'best_ckpt').exists()
+
+
 RESUME_OVERRIDE = {
     'trainer': {'train_steps': 300, 'steps_per_loop': 10, 'summary_interval': 20,
                 'checkpoint_interval': 50},
