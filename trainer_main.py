@@ -6,9 +6,8 @@ Every flag, gin binding and config value is checked before TensorFlow is
 imported; a bad one ends the run with one line on stderr and exit code 2,
 and nothing is written to the model directory.
 """
-import importlib
-import importlib.util
 import os
+import re
 import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -18,12 +17,17 @@ from absl import flags
 from absl import logging
 
 import experiments  # pylint: disable=unused-import  (the bundled experiments' configs)
+from official_like.common import cli_help
 from official_like.common import cli_logging
 from official_like.common import flags as tfm_flags
 from official_like.common import gin_bindings
+from official_like.common import gin_static
+from official_like.common import tf_quiet
 from official_like.core import exp_factory
 from official_like.core import experiment_parser
 from official_like.core import model_dir_checks
+from official_like.core import model_dir_lock
+from official_like.core import user_modules
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams.errors import suggestion
 
@@ -31,12 +35,40 @@ FLAGS = flags.FLAGS
 PROG = 'trainer_main.py'
 
 
+OUR_FLAGS = ('experiment', 'mode', 'model_dir', 'config_file', 'params_override',
+             'gin_file', 'gin_params', 'import', 'tpu', 'num_gpus', 'tf_data_service',
+             'verbosity')
+EXAMPLE = ('trainer_main.py --experiment=digits_mlp --model_dir=/tmp/m \\\n'
+           "      --params_override='trainer.train_steps=300' --params_override=my.yaml")
+# Where our gin configurables are declared: checked by name before TensorFlow.
+GIN_SOURCES = (os.path.dirname(os.path.abspath(experiments.__file__)),
+               os.path.join(os.path.dirname(os.path.abspath(__file__)), 'official_like'))
+_REPEATED = re.compile(r'^flag --(\w+)=(.*): already defined as (.*)$', re.S)
+
+
 def define_flags() -> None:
   tfm_flags.define_flags()
   FLAGS.set_default('mode', 'train_and_eval')
   flags.DEFINE_multi_string(
-      'import', [], 'Python modules (package.module) or .py files to import '
-      'first; they register your own experiments and tasks.')
+      'import', [], 'module (my_pkg.toy) or .py file with your experiments; repeatable')
+  FLAGS['verbosity'].allow_overwrite = False
+  FLAGS['verbosity'].help = ("1: also Orbit's and TensorFlow's lines, with absl's prefix; "
+                             "2: also libraries' DEBUG lines")
+
+
+def help_text() -> str:
+  """What `--help` prints: our flags, the modes, the registered experiments, an example."""
+  modes = tfm_flags.MODE_HELP
+  width = max(map(len, modes))
+  described = exp_factory.describe_experiments()
+  exp_width = max(map(len, described), default=0)
+  return cli_help.render(PROG, 'Trains and evaluates a registered experiment.', FLAGS, OUR_FLAGS, {
+      'modes': [f'{m:<{width}}  {text}' for m, text in modes.items()],
+      'experiments': [f'{n:<{exp_width}}  {d}'.rstrip() for n, d in described.items()]
+                     + ['(yours: --import=FILE.py, or --experiment=package.module:NAME)'],
+      'example': [EXAMPLE],
+      'more': ['README.md, section "trainer_main.py"; absl\'s own flags: --helpfull'],
+  })
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -45,7 +77,13 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def parse_flags(argv):
-  """absl's parsing, with one-line errors that suggest the right flag or value."""
+  """absl's parsing, with one-line errors that suggest the right flag or value.
+
+  `--help` and `-h` print our help and exit 0 before absl sees them.
+  """
+  if cli_help.wants_help(argv):
+    sys.stdout.write(help_text())
+    sys.exit(0)
   try:
     return FLAGS(argv)
   except flags.UnrecognizedFlagError as e:
@@ -54,6 +92,12 @@ def parse_flags(argv):
     fail(f"--{e.flagname}: unknown flag; {suggestion('--' + e.flagname, ours, 'flags')}"
          ' (absl flags: --helpfull)')
   except flags.IllegalFlagValueError as e:
+    repeated = _REPEATED.match(str(e))
+    if repeated:
+      name, second, first = repeated.groups()
+      fail(f'--{name}: given twice ({first!r}, then {second!r}); give it once '
+           '(repeatable: --config_file, --params_override, --gin_file, --gin_params, '
+           '--import)')
     name = str(e).split('=', 1)[0].removeprefix('flag --')
     flag = FLAGS[name] if name in FLAGS else None
     values = getattr(getattr(flag, 'parser', None), 'enum_values', None)
@@ -68,19 +112,7 @@ def parse_flags(argv):
 def import_user_modules() -> None:
   """`--import` entries: dotted module names or paths to .py files."""
   for entry in FLAGS['import'].value:
-    try:
-      if entry.endswith('.py'):
-        if not os.path.isfile(entry):
-          raise ImportError(f'no such file {entry!r}')
-        name = os.path.splitext(os.path.basename(entry))[0]
-        spec = importlib.util.spec_from_file_location(name, entry)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-      else:
-        importlib.import_module(entry)
-    except ImportError as e:
-      raise ConfigError(('--import',), f'{entry!r}: {e}') from None
+    user_modules.import_user_module(entry, '--import')
 
 
 def prepare():
@@ -91,12 +123,15 @@ def prepare():
   the replicas are reported like config errors, before any file is written.
   """
   model_dir_checks.check_usable(FLAGS.model_dir)
-  gin_bindings.parse(FLAGS.gin_file, FLAGS.gin_params, check_only=True)
+  if 'train' in FLAGS.mode:
+    model_dir_lock.check_free(FLAGS.model_dir)
+  if FLAGS.gin_file or FLAGS.gin_params:
+    gin_bindings.parse(FLAGS.gin_file, FLAGS.gin_params, check_only=True,
+                       known=gin_static.scan(GIN_SOURCES))
   params = experiment_parser.parse_configuration(FLAGS, lock_return=False,
                                                  print_return=False)
   model_dir_checks.check_fits(params, FLAGS.mode, FLAGS.model_dir)
   # TensorFlow is imported from here on; devices first, so its start-up is quiet.
-  from official_like.common import tf_quiet  # pylint: disable=g-import-not-at-top
   tf_quiet.import_quietly()
   from official_like.common import distribute_utils  # pylint: disable=g-import-not-at-top
   from official_like.core import task_factory  # pylint: disable=g-import-not-at-top
@@ -140,13 +175,17 @@ def main(argv) -> None:
   if len(argv) > 1:
     fail(f'unexpected argument {argv[1]!r}; every option is a --flag')
   try:
-    import_user_modules()
-    if FLAGS.experiment == 'list':
-      list_experiments()
-      return
-    params, strategy = prepare()
+    with tf_quiet.quiet_start():  # A user's module may import TensorFlow first.
+      import_user_modules()
+      if FLAGS.experiment == 'list':
+        list_experiments()
+        return
+      params, strategy = prepare()
   except (ValueError, RuntimeError) as e:  # ConfigError is a ValueError.
     fail(str(e))
+  except KeyboardInterrupt:  # Ctrl-C while TensorFlow loads: nothing was written yet.
+    print('Interrupted before training started; nothing was written.', file=sys.stderr)
+    sys.exit(130)
   if FLAGS.mode in tfm_flags.TOOL_MODES:
     run_tool(params, strategy)
     return

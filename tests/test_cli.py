@@ -137,6 +137,25 @@ CASES = {
                          ['--gin_file', 'nowhere.gin']),
     'gin_unquoted': (['--gin_params=experiments.digits.build_mlp.activation=tanh'],
                      'existing', ['--gin_params', "activation='tanh'"]),
+    'gin_file_parameter_typo': (['--gin_file={d}/typo.gin'], 'existing',
+                                ['--gin_file', 'typo.gin', "no parameter 'activaton'",
+                                 "did you mean 'activation'"]),
+    'gin_file_configurable_typo': (['--gin_file={d}/name.gin'], 'existing',
+                                   ['--gin_file', 'name.gin', "no configurable 'build_mpl'",
+                                    "did you mean 'build_mlp'"]),
+    'gin_params_key_typo': (["--gin_params=experiments.digits.build_mlp.activaton='tanh'"],
+                            'existing', ['--gin_params', 'build_mlp', "no parameter 'activaton'",
+                                         "did you mean 'activation'"]),
+    'gin_params_run_typo': (['--gin_params=official_like.run_experiment.run_post_evl=True'],
+                            'existing', ['--gin_params', "no parameter 'run_post_evl'",
+                                         "did you mean 'run_post_eval'"]),
+    'binary_config_file': (['--config_file={d}/binary.yaml'], 'existing',
+                           ['--config_file', 'binary.yaml', 'not a YAML text file']),
+    'model_dir_in_proc': (['--experiment=digits_mlp', '--model_dir=/proc/official_like_x'], None,
+                          ['--model_dir', "'/proc/official_like_x' cannot be created"]),
+    'schedule_fields_missing': ([f'--params_override={LR}.type=wsd'], 'existing',
+                                [f'{LR}.wsd: initial_learning_rate and decay_steps are '
+                                 "required by the 'StableDecay' schedule"]),
     'gin_syntax': (['--gin_params=experiments.digits.build_mlp.activation=[1,'], 'existing',
                    ['--gin_params', 'build_mlp.activation']),
     'init_checkpoint_missing': (['--params_override=task.init_checkpoint={d}/none/ckpt-5'],
@@ -144,15 +163,25 @@ CASES = {
     'eval_without_checkpoint': (['--mode=eval'], 'fresh',
                                 ['--model_dir', 'has no checkpoint to evaluate']),
     'other_experiment': (['--experiment=diabetes_regression'], 'digits_run',
-                         ['holds a run of another model or experiment', 'task.']),
+                         ["was trained with task.model.type='mlp'; you asked for "
+                          'task.model.type=unset', 'more task settings differ',
+                          'Use a new --model_dir']),
+    'repeated_mode': (['--mode=train', '--mode=eval'], 'fresh',
+                      ['--mode', "given twice ('train', then 'eval')", 'give it once']),
+    'repeated_model_dir': (['--model_dir={d}/elsewhere'], 'fresh',
+                           ['--model_dir', 'given twice', 'elsewhere']),
+    'repeated_verbosity': (['--verbosity=1', '-v', '0'], 'fresh', ['--verbosity', 'given twice']),
     'other_model_shape': (['--params_override=task.model.mlp.hidden_sizes=[32]'],
-                          'digits_run', ['task.model.mlp.hidden_sizes: [128, 64] -> [32]']),
+                          'digits_run', ['was trained with task.model.mlp.hidden_sizes=[128, 64]; '
+                                         'you asked for task.model.mlp.hidden_sizes=[32]. ']),
 }
 FILES = {'bad.yaml': 'trainer:\n  train_steps: [60\n',
          'typo.yaml': 'trainer:\n  trian_steps: 5\n',
          'evil.yaml': "trainer: !!python/object/apply:os.system ['true']\n",
          'list.yaml': '- 1\n- 2\n',
-         'file': 'not a directory'}
+         'file': 'not a directory',
+         'typo.gin': "experiments.digits.build_mlp.activaton = 'tanh'\n",
+         'name.gin': "build_mpl.activation = 'tanh'\n"}
 
 
 def _run(name, root):
@@ -162,6 +191,8 @@ def _run(name, root):
   for file_name, text in FILES.items():
     with open(os.path.join(d, file_name), 'w') as f:
       f.write(text)
+  with open(os.path.join(d, 'binary.yaml'), 'wb') as f:
+    f.write(b'\xff\xd8\xff\xe0 a JPEG, not YAML')
   args = [a.replace('{d}', d) for a in args]
   if not any(a.startswith('--experiment') for a in args) and name != 'missing_experiment':
     args.append('--experiment=digits_mlp')
@@ -208,3 +239,63 @@ def test_bad_input_is_one_line_before_tensorflow(results, name):
     assert not os.path.exists(model_dir)
   elif kind in ('existing', 'digits_run'):
     assert snapshot(model_dir) == before
+
+
+def _trainer_main(*args):
+  return subprocess.run([sys.executable, '-c', WRAPPER, *args], cwd=REPO,
+                        capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize('arg', ['--help', '-h', '--helpshort'])
+def test_help_lists_our_flags_modes_and_experiments_without_tensorflow(arg):
+  import trainer_main  # pylint: disable=g-import-not-at-top  (no TensorFlow either)
+  from official_like.common import flags as tfm_flags  # pylint: disable=g-import-not-at-top
+  proc = _trainer_main('--experiment=digits_mlp', arg)
+  assert proc.returncode == 0, proc.stderr
+  assert proc.stderr.strip() == 'TF_LOADED False', proc.stderr
+  lines = proc.stdout.splitlines()
+  for name in trainer_main.OUR_FLAGS:
+    flag_lines = [line for line in lines if line.startswith(f'  --{name}=')]
+    assert len(flag_lines) == 1, (name, proc.stdout)
+    assert len(flag_lines[0].split(None, 1)) == 2, flag_lines  # Flag, then its help.
+  for mode in tfm_flags.MODES + tfm_flags.TOOL_MODES:
+    assert any(line.split()[:1] == [mode] for line in lines), mode
+  for name in exp_factory.registered_experiments():
+    assert any(line.split()[:1] == [name] for line in lines), name
+  assert 'example:' in lines and '--helpfull' in proc.stdout
+  assert len(lines) < 50
+
+
+def test_readme_shows_the_help_s_flags_and_modes():
+  proc = _trainer_main('--help')
+  shown = 'flags:' + proc.stdout.split('flags:', 1)[1].split('\nexperiments:')[0]
+  with open(os.path.join(REPO, 'README.md'), encoding='utf-8') as f:
+    assert f'```\n{shown.rstrip()}\n```' in f.read(), shown
+
+
+def test_helpfull_stays_absl_s():
+  proc = _trainer_main('--helpfull')
+  assert '--helpfull' in proc.stdout and 'absl.logging' in proc.stdout
+
+
+def test_a_locked_model_dir_is_refused_before_tensorflow(tmp_path):
+  """Another live process holds model_dir/.lock (here: this test): exit 2, one line."""
+  import fcntl  # pylint: disable=g-import-not-at-top
+  model_dir = tmp_path / 'model'
+  model_dir.mkdir()
+  with open(model_dir / '.lock', 'w') as lock:
+    lock.write('pid 12345 on host elsewhere since 2026-01-01T00:00:00\n')
+    lock.flush()
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    before = snapshot(str(model_dir))
+    proc = _trainer_main('--experiment=digits_mlp', f'--model_dir={model_dir}')
+    assert snapshot(str(model_dir)) == before
+    evaluation = _trainer_main('--experiment=digits_mlp', f'--model_dir={model_dir}',
+                               '--mode=lr_preview')
+  lines = proc.stderr.strip().splitlines()
+  assert proc.returncode == 2, proc.stderr
+  assert lines == [f'trainer_main.py: error: model_dir {model_dir} is in use by another '
+                   'training process (pid 12345 on host elsewhere since '
+                   '2026-01-01T00:00:00); wait for it to end, stop it, or use another '
+                   '--model_dir', 'TF_LOADED False'], lines
+  assert 'in use' not in evaluation.stderr  # Only training takes the lock.

@@ -329,7 +329,7 @@ def test_killed_worker_stops_its_peer_with_one_line_then_both_resume(tmp_path):
   for i, log in enumerate(logs):
     err = _read(log + ".err", 10**6)
     assert codes[i] == 0, err[-3000:]
-    steps = [int(s) for s in re.findall(r"step (\d+)/400 \|", err)]
+    steps = [int(s) for s in re.findall(r"step +(\d+)/400 \|", err)]
     assert steps[0] == resumed_from + 10 and steps[-1] == 400, steps
   assert tf.train.latest_checkpoint(str(model_dir)) == str(model_dir / "ckpt-400")
 
@@ -426,7 +426,7 @@ def test_multi_worker_resumes_from_the_chiefs_checkpoint(tmp_path):
       f"--- worker {i} (exit {c}) stderr:\n{err[-1500:]}"
       for i, (c, err) in enumerate(zip(codes, stderrs)))
   for err in stderrs:  # Both workers went on from step 20.
-    assert re.findall(r"step (\d+)/40 \|", err) == ["30", "40"], err[-1500:]
+    assert re.findall(r"step +(\d+)/40 \|", err) == ["30", "40"], err[-1500:]
   assert tf.train.latest_checkpoint(str(model_dir)) == str(model_dir / "ckpt-40")
 
 

@@ -108,9 +108,23 @@ def test_dashboard_shows_the_final_metrics(finished, parent):
   session = os.path.relpath(os.path.join(model_dir, hparams_summary.RUN), logdir)
   hparams, metrics = rows[session]
   assert hparams['train_steps'] == STEPS
-  assert metrics['validation/accuracy'] == pytest.approx(final_eval['accuracy'])
-  assert metrics['validation/validation_loss'] == pytest.approx(final_eval['validation_loss'])
-  assert 'train/training_loss' in metrics and 'lr_schedule/learning_rate' not in metrics
+  assert metrics['final/validation_accuracy'] == pytest.approx(final_eval['accuracy'])
+  assert metrics['final/validation_loss'] == pytest.approx(final_eval['validation_loss'])
+  assert 'final/train_loss' in metrics and 'final/train_accuracy' in metrics
+  # The HParams run holds only its own tags: no chart of another run's gets a twin.
+  assert all(tag.startswith('final/') for tag in metrics), metrics
+  assert 'learning_rate' not in ' '.join(metrics)
+
+
+def test_the_hparams_run_holds_only_final_values(finished):
+  """Written at each evaluation and at the last step, not at every summary."""
+  model_dir, _ = finished
+  steps = set()
+  for path in glob.glob(os.path.join(model_dir, hparams_summary.RUN, 'events.out.tfevents.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      if any(v.tag.startswith('final/') for v in event.summary.value):
+        steps.add(event.step)
+  assert steps == {40, 80}, steps
 
 
 def test_one_session_per_model_dir(tmp_path):

@@ -347,3 +347,13 @@ def test_yaml_selects_them_without_tensorflow():
       ''')
   subprocess.run([sys.executable, '-c', code], cwd=ROOT, check=True,
                  timeout=300)
+
+
+@pytest.mark.parametrize('shape', ['linear', 'cosine', '1-sqrt'])
+@pytest.mark.parametrize('decay_steps,fraction', [(600, 0.33), (12345, 0.33), (1000, 0.1),
+                                                   (777, 0.2)])
+def test_wsd_ends_at_exactly_zero(shape, decay_steps, fraction):
+  """float32 rounding of the cooldown's span used to leave 6e-8 * peak at the end."""
+  schedule = modern.StableDecayWithOffset(1.0, decay_steps, fraction, shape)
+  assert float(schedule(decay_steps)) == 0.0
+  assert float(schedule(decay_steps - 1)) > 0.0

@@ -6,6 +6,7 @@ waits on an empty model_dir with a short timeout.
 """
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -159,6 +160,33 @@ def trainer_main(log, model_dir, *args, env=None):
 
 
 
+def test_ctrl_c_while_tensorflow_loads_is_one_line(tmp_path):
+  """SIGINT during the TensorFlow import: one line, exit 130, no traceback, nothing written.
+
+  The --import file marks the moment it starts importing TensorFlow, which
+  takes seconds; the signal is sent then.
+  """
+  mark, user_module = tmp_path / 'importing', tmp_path / 'slow.py'
+  user_module.write_text(f'open({str(mark)!r}, "w").close()\nimport tensorflow\n')
+  model_dir = tmp_path / 'model'
+  log = str(tmp_path / 'err')
+  with open(log, 'w') as err:
+    # As from a terminal: a test run in the background inherits SIGINT ignored.
+    proc = subprocess.Popen(
+        [sys.executable, 'trainer_main.py', '--experiment=digits_mlp',
+         f'--model_dir={model_dir}', f'--import={user_module}'], cwd=REPO,
+        stdout=subprocess.DEVNULL, stderr=err,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+  while proc.poll() is None and not mark.exists():
+    time.sleep(0.01)
+  proc.send_signal(signal.SIGINT)
+  code, err = finish(proc, log)
+  assert code == 130, err[-3000:]
+  assert err.strip().splitlines() == [
+      'Interrupted before training started; nothing was written.'], err[-3000:]
+  assert not model_dir.exists()
+
+
 def take_lock(model_dir):
   """A bare process (no TensorFlow) taking the lock; (exit code, stderr)."""
   code = ('import sys; from official_like.core import model_dir_lock as m\n'
@@ -198,7 +226,7 @@ def test_second_training_process_refuses_eval_may_read_killed_holder_frees(tmp_p
                                '--params_override=runtime.seed=null',
                                env={'TF_DETERMINISTIC_OPS': '1'})
     code, err = finish(second, logs['second'])
-    assert code == 1, err[-3000:]
+    assert code == 2, err[-3000:]  # Refused before TensorFlow (tests/test_cli.py).
     assert 'Traceback' not in err
     lines = [line for line in err.splitlines() if 'trainer_main.py: error:' in line]
     assert lines == [f'trainer_main.py: error: model_dir {model_dir} is in use by another '

@@ -348,6 +348,7 @@ def test_unknown_task_config_lists_registered(task_registry):
     task_factory.get_task(OrphanTaskConfig())
   message = str(error.value)
   assert message.startswith("task: unknown task 'OrphanTaskConfig'; ")
+  assert '@task_factory.register_task_cls(OrphanTaskConfig)' in message
   listed = message.split('valid tasks: ')[1].split(', ')
   assert {'DigitsTaskConfig', 'DiabetesTaskConfig'} <= set(listed)
 

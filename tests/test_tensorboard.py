@@ -118,8 +118,12 @@ def test_learning_rate_in_tensorboard_is_the_schedule(finished_run, tensorboard)
   port, proc, log_path = tensorboard
   tags = poll(port, proc, log_path, '/data/plugin/scalars/tags',
               lambda t: 'learning_rate' in t.get('train', {}) and
-              'accuracy' in t.get('validation', {}))
+              'accuracy' in t.get('validation', {}) and
+              'final/validation_accuracy' in t.get('hparams', {}))
   assert {'training_loss', 'accuracy'} <= set(tags['train'])
+  assert set(tags) == {'train', 'train/lr_schedule', 'validation', 'hparams'}, tags
+  # The HParams run's tags are its own: each metric has one chart.
+  assert all(tag.startswith('final/') for tag in tags['hparams']), tags['hparams']
   points = poll(port, proc, log_path, '/data/plugin/scalars/scalars',
                 lambda p: p and p[-1][1] == TRAIN_STEPS,
                 run='train', tag='learning_rate')
@@ -143,12 +147,44 @@ def test_learning_rate_in_tensorboard_is_the_schedule(finished_run, tensorboard)
   assert np.isclose(accuracy[-1][2], float(eval_logs['accuracy']), rtol=1e-6)
 
 
-def test_learning_rate_card_in_a_real_browser(tensorboard):
-  """Headless Chromium renders TensorBoard's scalars page with a learning_rate card."""
+def _browser():
   browser = next(filter(None, map(shutil.which, ('chromium', 'chromium-browser',
                                                    'google-chrome'))), None)
   if browser is None:
     pytest.skip('no Chromium on this machine (apt-get install chromium)')
+  return browser
+
+
+# TensorBoard's run colours on the Scalars tab, by run order (hparams first).
+TRAIN_BLUE, PLAN_RED = (0, 119, 187), (204, 51, 17)
+
+
+def test_logged_learning_rate_is_drawn_over_the_plan(tensorboard, tmp_path):
+  """A screenshot of the README's address: the train run's line lies on top of the plan.
+
+  Both follow the same curve; the plan shows only where nothing was logged
+  yet (the start of the warmup). Drawn the other way round, the train
+  run's line would be hidden under the plan.
+  """
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  port, proc, log_path = tensorboard
+  poll(port, proc, log_path, '/data/plugin/scalars/tags', lambda tags: 'train' in tags)
+  shot = tmp_path / 'learning_rate.png'
+  subprocess.run(
+      [_browser(), '--headless', '--no-sandbox', '--hide-scrollbars',
+       '--window-size=1300,750', '--virtual-time-budget=20000', f'--screenshot={shot}',
+       f'http://127.0.0.1:{port}/#scalars&_smoothingWeight=0&tagFilter=learning_rate'],
+      capture_output=True, timeout=180, check=False)
+  pixels = np.asarray(Image.open(shot).convert('RGB')).astype(int)
+  chart = pixels[150:480, 330:]  # The first card, right of the side bar.
+  train, plan = [int((np.abs(chart - colour).sum(-1) < 60).sum())
+                 for colour in (TRAIN_BLUE, PLAN_RED)]
+  assert train > 3 * plan > 0, (train, plan)
+
+
+def test_learning_rate_card_in_a_real_browser(tensorboard):
+  """Headless Chromium renders TensorBoard's scalars page with a learning_rate card."""
+  browser = _browser()
   port, proc, log_path = tensorboard
   poll(port, proc, log_path, '/data/plugin/scalars/tags', lambda tags: 'train' in tags)
   page = subprocess.run(

@@ -70,14 +70,10 @@ def assert_on_schedule(points, schedule):
     assert np.isclose(value, expected, rtol=1e-6, atol=0), (step, value, expected)
 
 
-# Bad input found only once TensorFlow is loaded (the rest: tests/test_cli.py):
+# Bad input found only once TensorFlow is loaded (the rest, gin typos included:
+# tests/test_cli.py):
 # (extra args, model_dir is 'fresh' or 'existing', substrings of the one error line).
 BAD_INPUT = {
-    'bad_gin': (
-        ['--experiment=digits_mlp',
-         "--gin_params=experiments.digits.build_mlp.activaton='tanh'"], 'existing',
-        ['--gin_params', 'build_mlp', "no parameter 'activaton'",
-         "did you mean 'activation'"]),
     'tpu_without_tpu': (
         ['--experiment=digits_mlp',
          '--params_override=runtime.distribution_strategy=tpu'], 'existing',
@@ -108,6 +104,8 @@ def _prepare(name, root):
     return trainer_cmd(
         '--experiment=digits_mlp', '--mode=train', f'--model_dir={model_dir}',
         f'--config_file={d}/a.yaml', f'--config_file={d}/b.yaml',
+        # Two overrides, applied in order: the second's train_steps wins.
+        '--params_override=trainer.train_steps=999,trainer.validation_steps=3',
         f'--params_override={_SHORT}', f'--gin_file={d}/first.gin',
         f'--gin_file={d}/second.gin',
         '--gin_params=official_like.run_experiment.run_post_eval=True',
@@ -215,11 +213,12 @@ def test_bad_input_exits_with_one_clear_line_and_writes_nothing(runs, case):
 
 
 def test_flag_precedence_in_params_yaml(flags_run):
-  """defaults < config files (later wins) < --num_gpus/--tpu < --params_override."""
+  """defaults < config files (later wins) < --num_gpus/--tpu < each --params_override."""
   _, model_dir = flags_run
   params = read_params(model_dir)
   trainer = params['trainer']
-  assert trainer['train_steps'] == 60  # override beats both files
+  assert trainer['train_steps'] == 60  # the second override beats the first and both files
+  assert trainer['validation_steps'] == 3  # the first override is kept
   assert (trainer['steps_per_loop'], trainer['summary_interval']) == (10, 20)
   assert trainer['max_to_keep'] == 2  # second file beats first
   assert params['task']['model']['mlp']['hidden_sizes'] == [32]  # first file
@@ -263,10 +262,10 @@ def test_make_run_log_is_one_line_per_event(make_run):
   assert 'cuInit' not in proc.stderr
   assert len(lines) == len(set(lines)), lines
   assert not [line for line in lines if 'nan' in line.lower().split()]
-  progress = [line for line in lines if re.match(r'step \d+/100 \|', line)]
+  progress = [line for line in lines if re.match(r'step +\d+/100 \|', line)]
   evaluations = [line for line in lines if line.startswith('eval | step ')]
   # Shortened to 100 steps, the run stops inside the 600-step decay: lr_lint says so.
-  plan = [line for line in lines if line.startswith('Learning rate plan: ')]
+  plan = [line for line in lines if line.startswith('warning: Learning rate plan: ')]
   assert len(progress) == 2 and len(evaluations) == 1 and len(plan) == 1, lines
   # Start, progress, evaluation, the plan warning and the three closing lines: nothing else.
   assert len(lines) == 1 + len(progress) + len(evaluations) + len(plan) + 3, lines
@@ -278,19 +277,39 @@ def test_verbosity_brings_orbit_lines_back_once(flags_run):
   lines = _log_lines(proc)
   orbit = [line for line in lines if line.startswith('train | step:')]
   assert orbit and len(orbit) == len(set(orbit)), lines
+  assert re.search(r'^I\d{4} [\d:.]+ +\d+ actions\.py:\d+\] step ', proc.stderr, re.M)
+
+
+def test_default_log_is_the_messages_alone(make_run):
+  proc, _, _ = make_run
+  lines = [line for line in finished(proc).stderr.splitlines()
+           if line.strip() and not _TF_RUNTIME_LINE.match(line)]
+  assert lines and not [line for line in lines if re.match(r'^[IWEF]\d{4} ', line)], lines
+  assert [line for line in lines if line.startswith('warning: Learning rate plan: ')]
+  progress = [line for line in lines if line.startswith('step ')]
+  assert len({line.index('| loss') for line in progress}) == 1, progress  # Aligned.
+
+
+def test_verbosity_1_has_no_library_debug_flood(tmp_path):
+  """lr_preview draws a figure: matplotlib's findfont DEBUG lines only at -v 2."""
+  proc = finished(run_cmd(trainer_cmd('--experiment=digits_mlp', '--mode=lr_preview',
+                                      f'--model_dir={tmp_path}', '--verbosity=1')))
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert 'findfont' not in proc.stderr
+  assert not re.search(r'^D\d{4} ', proc.stderr, re.M)
 
 
 def test_progress_lines_show_step_rate_loss_and_eta(flags_run):
   proc, _ = flags_run
-  pattern = re.compile(r'step (\d+)/60( \| (\S+) steps/s)? \| loss (\S+) \| lr (\S+)'
-                       r'( \| ETA (\S+))?\n')
+  pattern = re.compile(r'step +(\d+)/60 \| +(\S+) steps/s \| loss (\S+) +\| lr (\S+)'
+                       r'( +\| ETA (\S+))?\n')
   found = pattern.findall(proc.stdout + proc.stderr)
   assert [int(step) for step, *_ in found] == [10, 20, 30, 40, 50, 60]
-  for step, _, rate, loss, lr, _, eta in found:
+  for step, rate, loss, lr, _, eta in found:
     assert np.isfinite(float(loss)) and float(loss) > 0
     assert np.isfinite(float(lr))
     if int(step) == 10:  # The first loop has no previous point to time from.
-      assert not rate and not eta
+      assert rate == '-' and not eta
     else:
       assert float(rate) > 0
       assert re.fullmatch(r'\d+:\d\d:\d\d', eta), eta
@@ -307,6 +326,37 @@ def test_make_run_command_trains_and_prints_model_dir(make_run):
   assert accuracy > 0.5
   assert read_params(model_dir)['trainer']['train_steps'] == 100
   assert os.path.exists(os.path.join(model_dir, 'ckpt-100.index'))
+
+
+@pytest.mark.parametrize('mode', ['train', 'train_and_eval'])
+def test_a_finished_run_says_nothing_is_left_to_train(make_run, mode):
+  """`--mode=train` or `make run` again: one line, no checkpoint warnings, an eval for train_and_eval."""
+  proc, model_dir, _ = make_run
+  assert finished(proc).returncode == 0, proc.stderr[-3000:]
+  cmd = [arg for arg in make_run_command(model_dir) if not arg.startswith('--mode=')]
+  cmd.append(f'--mode={mode}')
+  again = finished(run_cmd(cmd))
+  assert again.returncode == 0, again.stderr[-3000:]
+  lines = _log_lines(again)
+  assert 'Already at step 100 of 100: nothing to train' in lines, lines
+  assert not [line for line in lines if 'unrestored' in line or 'checkpoint.py' in line], lines
+  assert not re.search(r'^step +\d+/100 \|', again.stderr, re.M)
+  evaluations = [line for line in lines if line.startswith('eval | step 100 |')]
+  assert len(evaluations) == (mode == 'train_and_eval'), lines
+
+
+def test_a_best_checkpoint_metric_without_export_subdir_is_a_warning(tmp_path):
+  proc = finished(run_cmd(trainer_cmd(
+      '--experiment=digits_mlp', f'--model_dir={tmp_path}', '--params_override='
+      "trainer.train_steps=20,trainer.validation_interval=20,trainer.steps_per_loop=10,"
+      "trainer.summary_interval=10,trainer.best_checkpoint_export_subdir=''")))
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  warnings = [line for line in proc.stderr.splitlines() if 'best_checkpoint_eval' in line]
+  assert warnings == [
+      "warning: trainer.best_checkpoint_eval_metric='accuracy' is set but "
+      'trainer.best_checkpoint_export_subdir is empty, so no best checkpoint is exported; '
+      'set it (e.g. best_ckpt) or clear the metric'], proc.stderr[-3000:]
+  assert not (tmp_path / 'best_ckpt').exists()
 
 
 RESUME_OVERRIDE = {
@@ -343,7 +393,7 @@ def test_resume_after_sigkill_continues_step_and_schedule(tmp_path):
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline and first.poll() is None:
       step = _latest_step(model_dir)
-      events = glob.glob(os.path.join(model_dir, 'train', '*'))
+      events = glob.glob(os.path.join(model_dir, 'train', 'events.out.tfevents.*'))
       if step and step >= 50 and events and read_file(events[0]).get('learning_rate'):
         break
       time.sleep(0.05)
@@ -368,7 +418,7 @@ def test_resume_after_sigkill_continues_step_and_schedule(tmp_path):
       second.wait(timeout=30)
   assert second.returncode == 0, err[-3000:]
   assert f'Starting train in {model_dir} from ckpt-{killed_at}\n' in err
-  progress = [int(s) for s in re.findall(r'step (\d+)/300 \|', err)]
+  progress = [int(s) for s in re.findall(r'step +(\d+)/300 \|', err)]
   assert progress == list(range(killed_at + 10, 301, 10))
   assert _latest_step(model_dir) == 300
   params = read_params(model_dir)  # --params_override given as a YAML file.

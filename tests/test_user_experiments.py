@@ -44,6 +44,8 @@ def test_readme_task_trains_from_its_own_file(tmp_path):
   assert yaml.safe_load(effective)['optimizer']['adam']['clipnorm'] == 0.5
   assert 'optimizer.adam.clipnorm: None -> 0.5' in effective
   assert 'The task changed trainer.optimizer_config' in proc.stderr
+  # toy.py imports TensorFlow before trainer_main does: its start-up stays quiet.
+  assert 'cuInit' not in proc.stderr and 'cuda' not in proc.stderr.lower(), proc.stderr
 
 
 def test_module_colon_name_and_entry_point_find_the_experiment(tmp_path):
@@ -71,3 +73,39 @@ def test_experiment_list_names_every_experiment_with_a_description(tmp_path):
     listed[name] = doc[0] if doc else ''
   assert {'toy', 'digits_mlp', 'digits_cnn', 'diabetes_regression'} <= set(listed)
   assert listed['digits_mlp'].startswith('An MLP on the flattened 8x8 digits')
+
+
+def test_a_module_name_from_its_own_folder_gets_a_hint_that_works(tmp_path):
+  """`--experiment=toy:toy` next to toy.py: Python does not search the current directory."""
+  _toy_module(tmp_path)
+  script = os.path.join(REPO, 'trainer_main.py')
+
+  def run_here(*args):
+    return subprocess.run([sys.executable, script, *args, f'--model_dir={tmp_path / "m"}',
+                           '--params_override=trainer.train_steps=0'], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, check=False)
+  for args, fix in [(['--experiment=toy:toy'], '--import=toy.py --experiment=toy'),
+                    (['--import=toy', '--experiment=toy'], '--import=toy.py')]:
+    proc = run_here(*args)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "No module named 'toy'; toy.py is in the current directory" in proc.stderr
+    assert f'give the file, {fix}, or run with PYTHONPATH=.' in proc.stderr
+    followed = fix.split() + [a for a in args if a.startswith('--experiment=')
+                              and '--experiment' not in fix]
+    fixed = run_here(*followed)  # The hint, followed: the experiment is found.
+    assert fixed.stderr.strip().splitlines()[-1] == (
+        'trainer_main.py: error: trainer.train_steps: must be > 0, got 0'), fixed.stderr
+
+
+def test_a_task_without_register_task_cls_says_how_to_register_it(tmp_path):
+  toy = _toy_module(tmp_path)
+  with open(toy, encoding='utf-8') as f:
+    text = f.read()
+  with open(toy, 'w', encoding='utf-8') as f:
+    f.write(text.replace('@task_factory.register_task_cls(ToyConfig)\n', ''))
+  proc = _run(f'--import={toy}', '--experiment=toy', f'--model_dir={tmp_path / "m"}')
+  assert proc.returncode == 2, proc.stderr[-3000:]
+  error = proc.stderr.strip().splitlines()[-1]
+  assert error.startswith("trainer_main.py: error: task: unknown task 'ToyConfig'; "), error
+  assert 'decorate your Task class with @task_factory.register_task_cls(ToyConfig)' in error
+  assert not (tmp_path / 'm').exists()

@@ -1,8 +1,8 @@
 """Gin files and bindings, with errors that name the binding and suggest the fix.
 
 `parse(..., check_only=True)` runs before TensorFlow is imported: it checks
-the syntax and every value, skipping configurables that are not registered
-yet. The full parse, after the library's configurables exist, also checks
+the syntax and every value, and the names of configurables that are not
+registered yet against those declared in our source (`gin_static`). The full parse, after the library's configurables exist, also checks
 their names and parameters. Gin's own messages ("malformed node or string
 ... <ast.Name object>") become one line saying what to write instead.
 """
@@ -10,10 +10,11 @@ import inspect
 import os
 import re
 import tokenize
-from typing import Iterable, List, Sequence
+from typing import Iterable, List, Optional, Sequence
 
 import gin
 
+from official_like.common import gin_static
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams.errors import suggestion
 
@@ -53,8 +54,13 @@ def _explain(error: Exception, binding: str) -> str:
   return f'{binding}: {text.splitlines()[0]}'
 
 
-def parse(files: Sequence[str], bindings: Iterable[str], check_only: bool = False) -> None:
-  """Parses gin files then bindings; raises ConfigError naming the flag and the binding."""
+def parse(files: Sequence[str], bindings: Iterable[str], check_only: bool = False,
+          known: Optional[gin_static.Known] = None) -> None:
+  """Parses gin files then bindings; raises ConfigError naming the flag and the binding.
+
+  With `check_only`, `known` (from `gin_static.scan`) also checks the names
+  of configurables that are not registered yet.
+  """
   files, bindings = list(files or []), [b for b in bindings or [] if b.strip()]
   for path in files:
     if not os.path.isfile(path):
@@ -70,6 +76,8 @@ def parse(files: Sequence[str], bindings: Iterable[str], check_only: bool = Fals
   finally:
     if check_only:
       gin.clear_config()
+  if check_only and known is not None:
+    gin_static.check(files, bindings, known)
 
 
 def _parse_one(parse_fn, flag: str, what: str) -> None:

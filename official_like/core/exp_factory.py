@@ -6,14 +6,13 @@ up), or be provided by an installed package through the entry-point group
 `official_like.experiments` (loaded when its name is first asked for). No
 TensorFlow is imported here.
 """
-import importlib
 import importlib.metadata
 from typing import Callable, Dict
 
 from official_like.core import config_definitions as cfg
+from official_like.core import user_modules
 from official_like.core.registry import Registry
 from official_like.modeling.hyperparams import Config
-from official_like.modeling.hyperparams import ConfigError
 
 ENTRY_POINT_GROUP = 'official_like.experiments'
 _EXPERIMENTS = Registry('experiment')
@@ -24,21 +23,20 @@ def register_config_factory(name: str) -> Callable:
   return _EXPERIMENTS.register(name)
 
 
-def _import(module: str, what: str) -> None:
-  try:
-    importlib.import_module(module)
-  except ImportError as e:
-    raise ConfigError(('experiment',), f'{what}: cannot import module {module!r}: {e}') from None
+def _import(module: str, what: str, name: str) -> None:
+  user_modules.import_user_module(
+      module, 'experiment', f'{what}: cannot import module {module!r}',
+      instead=f'--import={{file}} --experiment={name}')
 
 
 def _resolve(name: str) -> str:
   """Imports what provides `name` (`module:name` or an entry point); returns the name."""
   if ':' in name:
     module, name = name.rsplit(':', 1)
-    _import(module, f'{module}:{name}')
+    _import(module, f'{module}:{name}', name)
   if name not in _EXPERIMENTS:
     for point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP, name=name):
-      _import(point.module, f'entry point {point.name!r}')
+      _import(point.module, f'entry point {point.name!r}', name)
   return name
 
 

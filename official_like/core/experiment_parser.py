@@ -2,13 +2,14 @@
 
 Precedence, lowest first: the registered experiment's defaults, each
 `config_file` in order, `tpu`/`num_gpus`/`tf_data_service`, then
-`params_override`. Nothing here imports TensorFlow, so a typo in any of them
+each `params_override` in order (TFM's flag is one string; a list is
+accepted too). Nothing here imports TensorFlow, so a typo in any of them
 is reported before TensorFlow loads. `train_utils` re-exports these names
 where TFM users look for them.
 """
 import dataclasses
 import pprint
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Union
 
 from absl import logging
 
@@ -28,7 +29,7 @@ class ParseConfigOptions:
   config_file: List[str]
   tpu: str = ''
   tf_data_service: str = ''
-  params_override: str = ''
+  params_override: Union[str, List[str]] = ''
 
   def __contains__(self, name):
     return name in dataclasses.asdict(self)
@@ -85,9 +86,10 @@ class ExperimentParser:
     return params
 
   def parse_params_override(self, params: cfg.ExperimentConfig) -> cfg.ExperimentConfig:
-    text = _flag(self._flags_obj, 'params_override')
-    if text:
-      params.override(params_parser.parse(text, '--params_override'), is_strict=True)
+    texts = _flag(self._flags_obj, 'params_override') or []
+    for text in [texts] if isinstance(texts, str) else texts:
+      if text:
+        params.override(params_parser.parse(text, '--params_override'), is_strict=True)
     return params
 
 

@@ -3,10 +3,13 @@
 Comparing runs means a table: which optimizer, schedule, peak rate, batch
 and length gave which final accuracy. When training starts, the chief
 writes one HParams session (`hp.hparams`) into `model_dir/hparams`, once
-per model_dir. The metric columns are scalars in that same run: each
-evaluation's results as `validation/<name>` and the train loop's outputs as
-`train/<name>` (at `summary_interval`, and at the last step); the dashboard
-shows the last value of each, i.e. the final ones.
+per model_dir. The metric columns are scalars in that same run, written at
+each evaluation and at the last step under tags of their own
+(`final/validation_accuracy`, `final/train_loss`, ...): the dashboard shows
+the last value of each, i.e. the final ones. Tags such as
+`validation/accuracy` would add a second chart for every metric to the
+Scalars and Time-series dashboards, and a tag equal to the `train` run's
+would share its chart.
 
 Why a run of its own: TensorBoard looks for a session's metrics in the
 session's run and the runs below it. A session written into model_dir
@@ -31,6 +34,7 @@ from official_like.core import summaries
 from official_like.modeling.hyperparams import OneOfConfig
 
 RUN = 'hparams'
+_NOT_COMPARED = ('learning_rate', 'steps_per_second')
 Value = Union[str, int, float, bool]
 
 
@@ -93,34 +97,43 @@ def write_hparams(params: cfg.ExperimentConfig, model_dir: str,
   return directory
 
 
-class FinalMetrics:
-  """Orbit actions writing the run's metrics next to its HParams session.
+def final_tag(split: str, key: str) -> str:
+  """`final/<split>_<metric>`: no other run's tag, so no chart holds the same thing twice."""
+  name = key.removeprefix('training_').removeprefix('validation_')
+  return f'final/{split}_{name}'
 
-  `train` keeps the train loop outputs at `summary_interval` and at the
-  last step; `evaluate` keeps every evaluation. Only scalar numbers are
-  written. Chief only, as the session itself.
+
+class FinalMetrics:
+  """Orbit actions writing the run's latest metrics next to its HParams session.
+
+  Only what compares runs (losses and metrics, not the learning rate or
+  steps/s), under `final_tag` names, and only at each evaluation and at the
+  last train step: the `train` and `validation` runs keep the curves. Only
+  scalar numbers are written. Chief only, as the session itself.
   """
 
-  def __init__(self, model_dir: str, global_step: tf.Variable,
-               summary_interval: int, train_steps: int):
+  def __init__(self, model_dir: str, global_step: tf.Variable, train_steps: int):
     self._writer = tf.summary.create_file_writer(os.path.join(model_dir, RUN))
-    self._scalars = {prefix: summaries.ScalarWriter(self._writer)
-                     for prefix in ('train', 'validation')}
+    self._scalars = summaries.ScalarWriter(self._writer)
     self._global_step = global_step
-    self._interval = summary_interval
     self._last = train_steps
+    self._latest = {'train': {}, 'validation': {}}
 
-  def _write(self, prefix: str, output) -> None:
+  def _keep(self, split: str, output) -> None:
     values = summaries.numeric_scalars(output)
-    self._scalars[prefix].write(
-        {f'{prefix}/{key}': values[key] for key in sorted(values)},
-        int(self._global_step.numpy()))
+    self._latest[split] = {final_tag(split, k): v for k, v in values.items()
+                           if k not in _NOT_COMPARED}
+
+  def _write(self) -> None:
+    values = {**self._latest['train'], **self._latest['validation']}
+    self._scalars.write(dict(sorted(values.items())), int(self._global_step.numpy()))
     self._writer.flush()
 
   def train(self, output) -> None:
-    step = int(self._global_step.numpy())
-    if step % self._interval == 0 or step >= self._last:
-      self._write('train', output)
+    self._keep('train', output)
+    if int(self._global_step.numpy()) >= self._last:
+      self._write()
 
   def evaluate(self, output) -> None:
-    self._write('validation', output)
+    self._keep('validation', output)
+    self._write()

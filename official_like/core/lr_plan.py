@@ -1,11 +1,14 @@
-"""The whole planned learning-rate curve, written once to TensorBoard as run `lr_schedule`.
+"""The whole planned learning-rate curve, written once to TensorBoard as run `train/lr_schedule`.
 
 The `train` run logs the rate every `summary_interval` steps, so a warmup
 shorter than that never shows, and neither do the steps of a stepwise
 schedule. At the start of training the chief therefore writes the curve the
-optimizer will follow, under `model_dir/lr_schedule` with the train run's
-tag `learning_rate`: TensorBoard draws the two on one chart, the plan as a
-line and the logged values on it. The points are the schedule's own values
+optimizer will follow, under `model_dir/train/lr_schedule` with the train
+run's tag `learning_rate`: TensorBoard draws the two on one chart, the plan
+as a line and the logged values on it. The run's name sorts after `train`,
+and TensorBoard draws a chart's runs in reverse name order, so the logged
+values are drawn over the plan rather than hidden under it (checked in a
+browser: tests/test_tensorboard.py). The points are the schedule's own values
 (a pure function of the step, evaluated on all planned steps at once) at
 the steps `lr_values.planned_steps` picks: every step of short runs and of
 the warmup, each breakpoint with its neighbours, an even grid elsewhere,
@@ -28,7 +31,7 @@ from official_like.modeling.optimization import OptimizationConfig
 from official_like.modeling.optimization import OptimizerFactory
 from official_like.modeling.optimization import lr_values
 
-RUN = 'lr_schedule'
+RUN = 'train/lr_schedule'
 TAG = 'learning_rate'
 
 
@@ -91,7 +94,7 @@ def run_curve(params: cfg.ExperimentConfig, optimizer=None) -> Optional[Curve]:
 
 
 def write_curve(curve: Curve, model_dir: str) -> bool:
-  """Writes model_dir/lr_schedule unless an earlier start did; True when written."""
+  """Writes model_dir/train/lr_schedule unless an earlier start did; True when written."""
   directory = os.path.join(model_dir, RUN)
   if tf.io.gfile.glob(os.path.join(directory, 'events.out.tfevents.*')):
     return False

@@ -8,13 +8,14 @@ paths are inspected; `gs://` and other remote directories are left to the
 run itself.
 """
 import os
+import tempfile
 
 import yaml
 
 from official_like.core import config_definitions as cfg
 from official_like.core import file_patterns
 from official_like.modeling.hyperparams import ConfigError
-from official_like.modeling.hyperparams.diff import changed_keys
+from official_like.modeling.hyperparams.diff import changed_values
 
 # Task keys a resumed run may change: where the data comes from and the warm start.
 _RESUMABLE_TASK_KEYS = ('train_data', 'validation_data', 'init_checkpoint')
@@ -35,6 +36,17 @@ def check_usable(model_dir: str) -> None:
   if not os.access(parent, os.W_OK | os.X_OK):
     raise ConfigError(('--model_dir',), f'{model_dir!r} is not writable '
                       f'(no write permission on {parent!r})')
+  if parent != model_dir:
+    _check_can_create(model_dir, parent)
+
+
+def _check_can_create(model_dir: str, parent: str) -> None:
+  """Makes and removes a directory in `parent`: permissions alone do not say (/proc, root)."""
+  try:
+    os.rmdir(tempfile.mkdtemp(prefix='.model_dir_check-', dir=parent))
+  except OSError as e:
+    raise ConfigError(('--model_dir',), f'{model_dir!r} cannot be created in '
+                      f'{parent!r} ({e.strerror})') from None
 
 
 def check_fits(params: cfg.ExperimentConfig, mode: str, model_dir: str) -> None:
@@ -63,8 +75,31 @@ def check_fits(params: cfg.ExperimentConfig, mode: str, model_dir: str) -> None:
     return  # Not a run's params.yaml; the run keeps a backup before replacing it.
   task = {k: v for k, v in params.task.as_dict().items() if k not in _RESUMABLE_TASK_KEYS}
   before = {k: v for k, v in earlier['task'].items() if k not in _RESUMABLE_TASK_KEYS}
-  differences = list(changed_keys(before, task, 'task.'))
+  differences = list(changed_values(before, task, 'task.'))
   if differences:
-    raise ConfigError(('--model_dir',), f'{model_dir!r} holds a run of another model '
-                      f'or experiment ({differences[0]}, there -> here); use a new '
-                      '--model_dir, or the same task settings to resume it')
+    raise ConfigError(('--model_dir',), _another_run(model_dir, differences))
+
+
+def _another_run(model_dir: str, differences) -> str:
+  """'trained with X; you asked for Y', on the difference that says the most.
+
+  A changed `type` (another model) says more than the leaves under it, and
+  a leaf more than a whole section appearing or vanishing.
+  """
+  def weight(item):
+    key, old, new = item
+    return (not key.endswith('.type'), isinstance(old, dict) or isinstance(new, dict),
+            key.count('.'))
+  key, old, new = min(differences, key=weight)
+  more = len(differences) - 1
+  return (f'{model_dir!r} was trained with {key}={_shown(old)}; you asked for '
+          f'{key}={_shown(new)}'
+          + (f' ({more} more task setting{"s" * (more > 1)} differ{"s" * (more == 1)})'
+             if more else '')
+          + '. Use a new --model_dir, or the same task settings to resume that run')
+
+
+def _shown(value) -> str:
+  if value is None:
+    return 'unset'
+  return '{...}' if isinstance(value, dict) else repr(value)

@@ -30,6 +30,39 @@ class ModelDirInUseError(RunError):
   """Another live process holds the model_dir's lock."""
 
 
+def check_free(model_dir: str) -> None:
+  """Raises ModelDirInUseError now if a live process holds model_dir's lock.
+
+  For a second trainer's start, before TensorFlow is imported: the lock is
+  taken and dropped at once, and a directory without a lock file is left
+  untouched. The run still takes the lock for good later (`ModelDirLock`).
+  """
+  if '://' in model_dir:
+    return
+  try:
+    fd = os.open(os.path.join(model_dir, LOCK_NAME), os.O_RDWR)
+  except OSError:
+    return  # No lock file (or not ours to read): nobody can hold it.
+  try:
+    _lock_or_raise(fd, model_dir)
+  finally:
+    os.close(fd)
+
+
+def _lock_or_raise(fd: int, model_dir: str) -> None:
+  """flock(fd) without waiting; ModelDirInUseError naming the holder if it is taken."""
+  try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+  except OSError as e:
+    if e.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+      raise
+    holder = os.pread(fd, 1000, 0).decode(errors='replace').strip()
+    raise ModelDirInUseError(
+        f'model_dir {model_dir} is in use by another training process '
+        f'({holder or "holder unknown"}); wait for it to end, stop it, or use '
+        'another --model_dir') from None
+
+
 class ModelDirLock:
   """`with ModelDirLock(model_dir):` holds the lock, or raises ModelDirInUseError at once."""
 
@@ -51,16 +84,10 @@ class ModelDirLock:
     os.makedirs(self.model_dir, exist_ok=True)
     fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as e:
-      holder = os.pread(fd, 1000, 0).decode(errors='replace').strip()
+      _lock_or_raise(fd, self.model_dir)
+    except BaseException:
       os.close(fd)
-      if e.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
-        raise
-      raise ModelDirInUseError(
-          f'model_dir {self.model_dir} is in use by another training process '
-          f'({holder or "holder unknown"}); wait for it to end, stop it, or use '
-          'another --model_dir') from None
+      raise
     now = datetime.datetime.now().isoformat(timespec='seconds')
     os.ftruncate(fd, 0)
     os.pwrite(fd, f'pid {os.getpid()} on host {socket.gethostname()} since {now}\n'

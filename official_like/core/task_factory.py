@@ -8,6 +8,7 @@ from typing import Callable, Optional
 
 from official_like.core import config_definitions as cfg
 from official_like.core.registry import Registry
+from official_like.core.registry import RegistryError
 
 _TASKS = Registry('task', describe=lambda c: getattr(c, '__name__', str(c)))
 
@@ -29,7 +30,12 @@ def get_task_cls(task_config_cls: type) -> Callable:
       importlib.import_module(klass.TASK_MODULE)
     if klass in _TASKS:
       return _TASKS.lookup(klass)
-  raise _TASKS.missing(task_config_cls)
+  name = task_config_cls.__name__
+  raise RegistryError(('task',), f'unknown task {name!r}; no Task is registered for it: '
+                      f'decorate your Task class with @task_factory.register_task_cls({name}) '
+                      '(in a module --import imports), or name that module in '
+                      f'{name}.TASK_MODULE'
+                      + (f"; valid tasks: {', '.join(_TASKS.names())}" if _TASKS.names() else ''))
 
 
 def get_task(task_config: cfg.TaskConfig, logging_dir: Optional[str] = None,

@@ -34,6 +34,21 @@ from official_like.core.train_utils import maybe_create_best_ckpt_exporter
 from official_like.modeling.hyperparams import ConfigError
 
 
+class _FinishedRunCheckpointManager(tf.train.CheckpointManager):
+  """Restores a finished run's latest checkpoint without warnings about its optimizer.
+
+  Legacy Keras optimizers create their variables at the first step; a run
+  with no step left never creates them, so TensorFlow would warn at exit
+  that `(root).optimizer.*` were never restored.
+  """
+
+  def restore_or_initialize(self):
+    if self._latest_checkpoint is None:
+      return super().restore_or_initialize()
+    self._checkpoint.restore(self._latest_checkpoint).expect_partial()
+    return self._latest_checkpoint
+
+
 def check_mode(mode: str) -> None:
   if mode not in MODES:
     raise ConfigError(('mode',), f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
@@ -171,9 +186,8 @@ class OrbitExperimentRunner:
     if curve is not None:
       lr_plan.write_curve(curve, self._model_dir)
     hparams_summary.write_hparams(self._params, self._model_dir, curve)
-    t = self._params.trainer
     final = hparams_summary.FinalMetrics(self._model_dir, self._trainer.global_step,
-                                         t.summary_interval, t.train_steps)
+                                         self._params.trainer.train_steps)
     return [final.train], [final.evaluate]
 
   def _build_trainer(self, task: base_task.Task, train: bool,
@@ -207,7 +221,11 @@ class OrbitExperimentRunner:
         init_fn = lambda: checkpoint.restore(latest)
         last_step = train_utils.read_global_step_from_checkpoint(latest)
     t = self._params.trainer
-    return tf.train.CheckpointManager(
+    manager_cls = tf.train.CheckpointManager
+    latest = self._chief and tf.train.latest_checkpoint(self._model_dir)
+    if latest and train_utils.read_global_step_from_checkpoint(latest) >= t.train_steps:
+      manager_cls = _FinishedRunCheckpointManager
+    return manager_cls(
         checkpoint, directory=self._write_dir,
         max_to_keep=t.max_to_keep if self._chief else 1,
         step_counter=self._trainer.global_step,
@@ -275,15 +293,18 @@ class OrbitExperimentRunner:
     latest = self._checkpoint_manager and self._checkpoint_manager.latest_checkpoint
     logging.info('Starting %s in %s%s', mode, self._model_dir,
                  f' from {os.path.basename(latest)}' if latest else '')
+    step = int(self._trainer.global_step.numpy())
     with self.strategy.scope():
-      if mode in ('train', 'train_and_post_eval'):
+      if 'train' in mode and step >= t.train_steps:
+        logging.info('Already at step %d of %d: nothing to train', step, t.train_steps)
+        if mode == 'train_and_eval':
+          self._controller.evaluate(steps=t.validation_steps)
+      elif mode in ('train', 'train_and_post_eval'):
         self._controller.train(steps=t.train_steps)
       elif mode == 'train_and_eval':
-        if self._controller.train_and_evaluate(
+        self._controller.train_and_evaluate(
             train_steps=t.train_steps, eval_steps=t.validation_steps,
-            eval_interval=t.validation_interval) is None:
-          # A finished run (restarted in the same model_dir) is evaluated again.
-          self._controller.evaluate(steps=t.validation_steps)
+            eval_interval=t.validation_interval)
       elif mode == 'eval':
         self._controller.evaluate(steps=t.validation_steps)
       else:

@@ -137,8 +137,17 @@ class BestCheckpointExporter:
 
 def maybe_create_best_ckpt_exporter(params: cfg.ExperimentConfig,
                                     data_dir: str) -> Optional[BestCheckpointExporter]:
-  """The exporter the trainer config asks for, or None."""
+  """The exporter the trainer config asks for, or None.
+
+  A metric without an export subdir is allowed, as in TFM, but exports
+  nothing; since nobody sets the metric for nothing, that is said.
+  """
   t = params.trainer
+  if t.best_checkpoint_eval_metric and not t.best_checkpoint_export_subdir:
+    logging.warning('trainer.best_checkpoint_eval_metric=%r is set but '
+                    'trainer.best_checkpoint_export_subdir is empty, so no best checkpoint '
+                    'is exported; set it (e.g. best_ckpt) or clear the metric',
+                    t.best_checkpoint_eval_metric)
   if not (data_dir and t.best_checkpoint_export_subdir and t.best_checkpoint_eval_metric):
     return None
   return BestCheckpointExporter(os.path.join(data_dir, t.best_checkpoint_export_subdir),

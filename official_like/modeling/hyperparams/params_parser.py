@@ -25,8 +25,12 @@ def load_yaml_file(path: str, source: str = 'config_file') -> Dict[str, Any]:
   if not os.path.isfile(path):
     raise ConfigError((), f'{source}: file not found: {path!r}')
   with open(path, encoding='utf-8') as f:
-    return _as_mapping(yaml_loader.load(f.read(), f'{source} {path!r}'),
-                       f'{source} {path!r}')
+    try:
+      text = f.read()
+    except UnicodeDecodeError as e:
+      raise ConfigError((), f'{source} {path!r}: not a YAML text file (byte '
+                        f'{e.object[e.start]:#04x} at offset {e.start} is not UTF-8)') from None
+  return _as_mapping(yaml_loader.load(text, f'{source} {path!r}'), f'{source} {path!r}')
 
 
 def parse(text: Any, source: str = 'params_override') -> Dict[str, Any]:

@@ -91,8 +91,10 @@ class StableDecayWithOffset(_ShiftedSchedule):
 
   def _decay(self, step):
     total = _f32(self.decay_steps)
-    span = total * self.decay_fraction
-    left = _COOLDOWNS[self.decay_shape](_progress(step, total - span, span))
+    start = total - total * self.decay_fraction
+    # Length total - start, not the rounded span: at step == total, p is x / x == 1
+    # exactly, so the cooldown ends at 0 (not 6e-8 * peak).
+    left = _COOLDOWNS[self.decay_shape](_progress(step, start, total - start))
     return _f32(self.initial_learning_rate) * (
         self.alpha + (1.0 - self.alpha) * left)
 

@@ -52,8 +52,12 @@ def missing(config: Config) -> List[str]:
 
 
 def require(config: Config, what: str) -> None:
-  for key in missing(config):
-    raise ConfigError((key,), f'is required by {what}')
+  """All the missing fields in one error: fixing them one run at a time costs a run each."""
+  keys = missing(config)
+  if len(keys) == 1:
+    raise ConfigError((keys[0],), f'is required by {what}')
+  if keys:
+    raise ConfigError((), f"{', '.join(keys[:-1])} and {keys[-1]} are required by {what}")
 
 
 def _strictly_increasing(boundaries: Sequence) -> None:
