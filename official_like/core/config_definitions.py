@@ -10,6 +10,7 @@ import importlib.util
 from typing import Any, Dict, Optional, Sequence, Union
 
 from official_like.common import strategy_names
+from official_like.modeling.hyperparams import base_config  # TFM code reaches it as cfg.base_config.
 from official_like.modeling.hyperparams import Config
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams import checks
