@@ -10,6 +10,7 @@ import importlib.util
 from typing import Any, Dict, Optional, Sequence, Union
 
 from official_like.common import strategy_names
+from official_like.modeling.hyperparams import base_config  # TFM code reaches it as cfg.base_config.
 from official_like.modeling.hyperparams import Config
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams import checks
@@ -118,6 +119,11 @@ class RuntimeConfig(Config):
       'use_tpu_mp_strategy': 'TPU model parallelism',
   }
 
+  def model_parallelism(self) -> Dict[str, int]:
+    """TFM's keyword arguments of `get_distribution_strategy` for TPU model parallelism."""
+    return {'num_cores_per_replica': self.num_cores_per_replica,
+            'default_shard_dim': self.default_shard_dim}
+
   def validate(self):
     super().validate()
     checks.not_supported(self, self.UNSUPPORTED)
@@ -172,9 +178,12 @@ class TrainerConfig(Config):
 
   def validate(self):
     super().validate()
-    for key in ('train_steps', 'steps_per_loop', 'summary_interval',
-                'checkpoint_interval', 'validation_interval', 'max_to_keep',
-                'loss_upper_bound'):
+    checks.required('train_steps', self.train_steps)
+    if self.train_steps != 0:  # TFM's default 0 is "not set yet"; training requires > 0.
+      checks.positive('train_steps', self.train_steps)
+    for key in ('steps_per_loop', 'summary_interval', 'checkpoint_interval',
+                'validation_interval', 'max_to_keep', 'loss_upper_bound'):
+      checks.required(key, getattr(self, key))
       checks.positive(key, getattr(self, key))
     if self.summary_interval % self.steps_per_loop:
       raise ConfigError(('summary_interval',), f'must be a multiple of '

@@ -15,6 +15,7 @@ from absl import logging
 
 from official_like.core import config_definitions as cfg
 from official_like.core import exp_factory
+from official_like.modeling.hyperparams import checks
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams import params_parser
 from official_like.modeling.hyperparams.errors import under
@@ -93,6 +94,21 @@ class ExperimentParser:
     return params
 
 
+def check_trainable(params: cfg.ExperimentConfig) -> None:
+  """Raises unless train_steps, the optimizer and the schedule are set.
+
+  `validate()` accepts a config without them, as TFM's does: TFM's model zoo
+  validates experiment configs that leave them to the user.
+  """
+  trainer = getattr(params, 'trainer', None)
+  with under('trainer'):
+    checks.positive('train_steps', getattr(trainer, 'train_steps', 1))
+  config = getattr(trainer, 'optimizer_config', None)
+  if isinstance(config, OptimizationConfig):
+    with under('trainer', 'optimizer_config'):
+      config.check_complete()
+
+
 def resolve_learning_rate(params: cfg.ExperimentConfig) -> List[str]:
   """Resolves `trainer.optimizer_config` for this run, in place; returns the changes.
 
@@ -125,6 +141,8 @@ def parse_configuration(flags_obj, lock_return: bool = True,
   """
   params = ExperimentParser(flags_obj).parse()
   params.validate()
+  if 'train' in (_flag(flags_obj, 'mode') or ''):
+    check_trainable(params)
   resolve_learning_rate(params)
   if lock_return:
     params.lock()
