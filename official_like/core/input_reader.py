@@ -11,11 +11,13 @@ applied here (`cycle_length`, `block_length`, `deterministic`, `sharding`,
 The pipeline, in order: list files -> shard (files or examples) -> decode ->
 [cache] -> [shuffle -> repeat] (training only) -> batch -> prefetch.
 """
-from typing import Any, Callable, List, Optional, Sequence, Union
+import inspect
+from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Union
 
 import tensorflow as tf
 
 from official_like.core import file_patterns
+from official_like.core import input_position
 
 # Fixed (not AUTOTUNE) so the interleaved order of files, and hence the order
 # of examples for a given seed, does not depend on the machine's CPU count.
@@ -29,7 +31,7 @@ def match_files(input_path: Union[str, Sequence[str]]) -> List[str]:
 
 def read(params: Any,
          *,
-         decode_fn: Optional[Callable[[tf.Tensor], Any]] = None,
+         decode_fn: Optional[Callable[..., Any]] = None,
          arrays: Any = None,
          input_context: Optional[tf.distribute.InputContext] = None
          ) -> tf.data.Dataset:
@@ -38,7 +40,10 @@ def read(params: Any,
   Args:
     params: data settings with DataConfig attribute names (see module doc).
     decode_fn: maps one serialized tf.Example to an example; required when
-      `params.input_path` is set, unused for `arrays`.
+      `params.input_path` is set, unused for `arrays`. If it has a `seed`
+      parameter, it also gets the example's own [2] int64 seed, for
+      stateless augmentation (`tf.image.stateless_random_*`) that an exact
+      resume reproduces.
     arrays: tuple/dict of NumPy arrays (first axis = examples), read only when
       `params.input_path` is '' so a caller may always pass them and let the
       config choose the source.
@@ -59,54 +64,112 @@ def read(params: Any,
                      f'training, got {shuffle_buffer_size!r}.')
   seed = getattr(params, 'seed', None)
   sharded = input_context is not None and getattr(params, 'sharding', True)
-  num_pipelines = input_context.num_input_pipelines if sharded else 1
-  pipeline_id = input_context.input_pipeline_id if sharded else 0
+  shard = (input_context.num_input_pipelines, input_context.input_pipeline_id) if (
+      sharded) else (1, 0)
 
   if getattr(params, 'tfds_name', ''):
-    dataset = _tfds(params, training, num_pipelines, pipeline_id, seed)
-  elif params.input_path:
-    if decode_fn is None:
-      raise ValueError('`decode_fn` is required to read `input_path` '
-                       f'{params.input_path!r}.')
-    files = match_files(params.input_path)
-    dataset = tf.data.Dataset.from_tensor_slices(files)
-    shard_files = len(files) >= num_pipelines
-    if shard_files and num_pipelines > 1:
-      # Each pipeline reads only its own files: no wasted reads, and shards
-      # are disjoint because every worker lists the same sorted files.
-      dataset = dataset.shard(num_pipelines, pipeline_id)
+    dataset = _tfds(params, training, *shard, seed).with_options(_options(params))
+    if getattr(params, 'cache', False):
+      dataset = dataset.cache()
     if training:
-      # After sharding, so workers need no common seed to stay disjoint.
-      dataset = dataset.shuffle(len(files), seed=seed)
-    dataset = dataset.interleave(
-        tf.data.TFRecordDataset,
-        cycle_length=(getattr(params, 'cycle_length', None)
-                      or min(len(files), _MAX_CYCLE_LENGTH)),
-        block_length=getattr(params, 'block_length', 1),
-        num_parallel_calls=tf.data.AUTOTUNE)
-    if not shard_files:
-      # Too few files to give each pipeline one: every pipeline reads them
-      # all and keeps every num_pipelines-th example.
-      dataset = dataset.shard(num_pipelines, pipeline_id)
-    dataset = dataset.map(decode_fn, num_parallel_calls=tf.data.AUTOTUNE)
+      dataset = dataset.shuffle(shuffle_buffer_size, seed=seed).repeat()
   else:
-    if arrays is None:
-      raise ValueError('`input_path` is empty, so `arrays` must be given.')
-    dataset = tf.data.Dataset.from_tensor_slices(arrays)
-    if num_pipelines > 1:
-      dataset = dataset.shard(num_pipelines, pipeline_id)
-
-  dataset = dataset.with_options(_options(params))
-  if getattr(params, 'cache', False):
-    dataset = dataset.cache()  # Decoded examples; later epochs skip I/O.
-  if training:
-    # Shuffle before repeat: each epoch is a full, reshuffled pass.
-    dataset = dataset.shuffle(shuffle_buffer_size, seed=seed,
-                              reshuffle_each_iteration=True).repeat()
+    source = (_tfrecords(params, decode_fn, *shard) if params.input_path
+              else _arrays(arrays, *shard))
+    dataset = (_training_stream(source, params, seed, batch_size) if training
+               else source.decode(source.records(None), seed or 0))
+    dataset = dataset.with_options(_options(params))
   dataset = dataset.batch(batch_size,
                           drop_remainder=getattr(params, 'drop_remainder',
                                                  True))
   return dataset.prefetch(getattr(params, 'prefetch_buffer_size', None) or tf.data.AUTOTUNE)
+
+
+def _training_stream(source: '_Source', params: Any, seed: Optional[int],
+                     batch_size: int) -> tf.data.Dataset:
+  """Endless epochs, each shuffled by its own seed (`input_position.epochs`).
+
+  Raw records are shuffled and skipped before decoding; with `cache`, the
+  decoded examples are cached once and shuffled every epoch instead.
+  """
+  buffer = params.shuffle_buffer_size
+  deterministic = getattr(params, 'deterministic', None) is not False
+  if getattr(params, 'cache', False):
+    decoded = source.decode(source.records(None), seed or 0).cache()
+    stream = input_position.epochs(
+        lambda seeds: decoded.shuffle(buffer, seed=seeds[0]), seed=seed,
+        batch_size=batch_size, examples_per_epoch=source.size)
+    return stream.map(lambda _, example: example)
+  stream = input_position.epochs(
+      lambda seeds: source.records(seeds).shuffle(buffer, seed=seeds[0]),
+      seed=seed, batch_size=batch_size, examples_per_epoch=source.size)
+  return source.decode(stream, None, deterministic)
+
+
+class _Source(NamedTuple):
+  """Raw records of one pipeline's shard, and how one becomes an example."""
+  records: Callable[[Optional[tf.Tensor]], tf.data.Dataset]  # seeds -> one epoch.
+  decode_one: Callable[[Any, tf.Tensor], Any]  # (record, example seed) -> example.
+  size: Optional[int]  # Records an epoch, when known without reading.
+
+  def decode(self, records: tf.data.Dataset, seed: Optional[int],
+             deterministic: bool = True) -> tf.data.Dataset:
+    """Examples from `records`; (example seed, record) pairs when `seed` is None."""
+    if seed is not None:
+      records = input_position.seeded(records, tf.constant([seed, 1], tf.int64))
+    return records.map(lambda example_seed, record: self.decode_one(record, example_seed),
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+
+
+def _tfrecords(params: Any, decode_fn, num_pipelines: int, pipeline_id: int) -> _Source:
+  """This pipeline's records; files in the stored order, or shuffled by the epoch's seeds."""
+  if decode_fn is None:
+    raise ValueError('`decode_fn` is required to read `input_path` '
+                     f'{params.input_path!r}.')
+  files = match_files(params.input_path)
+  shard_files = len(files) >= num_pipelines
+  if shard_files:
+    # Each pipeline reads only its own files: no wasted reads, and shards
+    # are disjoint because every worker lists the same sorted files.
+    files = files[pipeline_id::num_pipelines]
+  deterministic = getattr(params, 'deterministic', None) is not False
+
+  def records(seeds):
+    names = tf.constant(files)
+    if seeds is not None:
+      names = tf.gather(names, tf.random.experimental.stateless_shuffle(
+          tf.range(len(files)), seeds))
+    dataset = tf.data.Dataset.from_tensor_slices(names).interleave(
+        tf.data.TFRecordDataset,
+        cycle_length=(getattr(params, 'cycle_length', None)
+                      or min(len(files), _MAX_CYCLE_LENGTH)),
+        block_length=getattr(params, 'block_length', 1),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    if not shard_files:
+      # Too few files to give each pipeline one: every pipeline reads them
+      # all and keeps every num_pipelines-th example (the same file order
+      # on every worker, as the seeds are the same).
+      dataset = dataset.shard(num_pipelines, pipeline_id)
+    return dataset
+  return _Source(records, _decoder(decode_fn), None)
+
+
+def _decoder(decode_fn):
+  """(record, example seed) -> decode_fn's example; the seed only if it takes one."""
+  if 'seed' in inspect.signature(decode_fn).parameters:
+    return lambda record, seed: decode_fn(record, seed=seed)
+  return lambda record, seed: decode_fn(record)
+
+
+def _arrays(arrays: Any, num_pipelines: int, pipeline_id: int) -> _Source:
+  """Records are indices into this pipeline's rows of `arrays` (every num_pipelines-th)."""
+  if arrays is None:
+    raise ValueError('`input_path` is empty, so `arrays` must be given.')
+  rows = tf.nest.map_structure(lambda a: tf.constant(a[pipeline_id::num_pipelines]), arrays)
+  size = int(tf.nest.flatten(rows)[0].shape[0])
+  return _Source(lambda seeds: tf.data.Dataset.range(size),
+                 lambda index, seed: tf.nest.map_structure(
+                     lambda t: tf.gather(t, index), rows), size)
 
 
 def _options(params: Any) -> tf.data.Options:
