@@ -165,11 +165,10 @@ class _Recorder:
     self._takes_context = 'input_context' in inspect.signature(dataset_fn).parameters
     self.datasets, self.contexts = [], []
 
-  def __call__(self, *args, input_context=None, **kwargs):
-    if self._takes_context:
-      kwargs['input_context'] = input_context
+  def __call__(self, params, input_context=None):  # Orbit looks for a positional name.
+    kwargs = {'input_context': input_context} if self._takes_context else {}
     self.contexts.append(input_context)
-    self.datasets.append(self._fn(*args, **kwargs))
+    self.datasets.append(self._fn(params, **kwargs))
     return self.datasets[-1]
 
 
