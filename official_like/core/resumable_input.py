@@ -6,12 +6,15 @@ training, the best of three:
 
 * **A position** (`Position`, a few bytes): when the task's `build_inputs`
   reads through `input_reader.read`, the stream is a pure function of
-  (seed, examples consumed) (`input_position`). The input is tf.distribute's
-  own (`distribute_datasets_from_function`, so accelerators keep its
-  prefetch to the device); `CountingIterator` adds the examples the trainer
-  took to `train_input/examples`, and a resume rebuilds the stream there.
-  Every worker of a multi-worker run counts the same (they step in
-  lockstep), so each resumes its own shard exactly.
+  (seed, examples consumed) (`input_position`). `CountingIterator` adds the
+  examples the trainer took to `train_input/examples`, and a resume
+  rebuilds the stream there. On GPUs, TPUs and several workers the input is
+  tf.distribute's own (`distribute_datasets_from_function`), so each
+  replica's batches are prefetched to its device; on one host's CPUs it is a
+  `HostIterator`, which skips tf.distribute's prefetch thread (10-20% of a
+  small model's steps/s, bench/README.md). Every worker of a multi-worker
+  run counts the same (they step in lockstep), so each resumes its own
+  shard exactly.
 * **The whole iterator** (`HostIterator`, one host only): a pipeline written
   by hand is saved as tf.data saves it - shuffle buffer, epoch seeds,
   prefetched batches - when it can be and is small (`input_checks`).
@@ -36,6 +39,13 @@ def supports(strategy: tf.distribute.Strategy) -> bool:
     return True
   one_host = (tf.distribute.OneDeviceStrategy, tf.distribute.MirroredStrategy)
   return isinstance(strategy, one_host) and strategy.cluster_resolver is None
+
+
+def on_accelerators(strategy: tf.distribute.Strategy) -> bool:
+  """True when the replicas run on GPUs or TPUs (the default strategy: if there is a GPU)."""
+  if not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy():
+    return bool(tf.config.list_logical_devices('GPU'))
+  return any('CPU' not in device.upper() for device in strategy.extended.worker_devices)
 
 
 class Position(tf.Module):
@@ -158,7 +168,13 @@ def _host_dataset(strategy, dataset_fn, *args) -> tf.data.Dataset:
 
 
 class _Recorder:
-  """`dataset_fn` that also keeps the datasets and input contexts it was called with."""
+  """`dataset_fn` that also keeps the datasets and input contexts it was called with.
+
+  Its `input_context` is a positional parameter, which is what Orbit looks
+  for: a wrapper with a keyword-only one (`*args, input_context=None`) would
+  silently get none, and every worker would read everything at the global
+  batch size.
+  """
 
   def __init__(self, dataset_fn):
     self._fn = dataset_fn
@@ -196,11 +212,15 @@ def train_input(strategy: tf.distribute.Strategy, dataset_fn: Callable[..., Any]
     position.pipelines.assign(pipelines)
     _warn_random_ops(recorder.datasets[0], positional=True)
 
+    host = one_host and not on_accelerators(strategy)
+
     def rebuild(start, seed):
       with input_position.building(start, seed):
-        return distribute(dataset_fn, *args)
+        if host:
+          return HostIterator(strategy, _host_dataset(strategy, dataset_fn, *args))
+        return distribute(_Recorder(dataset_fn), *args)
     per_next = build.batch_sizes[0] * strategy.num_replicas_in_sync // pipelines
-    fresh = None if one_host else probe
+    fresh = HostIterator(strategy, probe) if host else None if one_host else probe
     return PositionalInput(rebuild, position, per_next, fresh, global_step), {
         'train_input': position}
   if not one_host:
