@@ -64,9 +64,16 @@ def decode(record, seed):
   return tf.cast(image, tf.float32) / 255.0, tf.cast(features['image/class/label'], tf.int32)
 
 
+def stateful_decode(record):
+  """The same with the stateful ops most vision pipelines use."""
+  image, label = decode(record, tf.constant([0, 0], tf.int64))
+  return tf.image.random_flip_left_right(image), label
+
+
 @dataclasses.dataclass
 class JpegConfig(cfg.TaskConfig):
   filters: int = 4
+  stateful: bool = False
 
 
 @task_factory.register_task_cls(JpegConfig)
@@ -79,7 +86,8 @@ class JpegTask(base_task.Task):
         tf_keras.layers.Dense(10)])
 
   def build_inputs(self, params, input_context=None):
-    return input_reader.read(params, decode_fn=decode, input_context=input_context)
+    return input_reader.read(params, input_context=input_context,
+                             decode_fn=stateful_decode if self.task_config.stateful else decode)
 
   def build_losses(self, labels, model_outputs, aux_losses=None):
     return tf.reduce_mean(tf_keras.losses.sparse_categorical_crossentropy(
@@ -108,8 +116,14 @@ def _train(params, model_dir):
   return tf.train.latest_checkpoint(str(model_dir))
 
 
-def test_jpeg_pipeline_resumes_mid_epoch_bit_for_bit_from_a_few_bytes(tmp_path, caplog):
-  params = _image_params(_write_jpegs(str(tmp_path / 'jpegs')))
+@pytest.fixture(scope='module', name='jpegs')
+def fixture_jpegs(tmp_path_factory):
+  return _write_jpegs(str(tmp_path_factory.mktemp('jpegs') / 'train'))
+
+
+def test_jpeg_pipeline_resumes_mid_epoch_bit_for_bit_from_a_few_bytes(jpegs, tmp_path,
+                                                                      caplog):
+  params = _image_params(jpegs)
   final = _train(params, tmp_path / 'reference')
   copy_checkpoint(str(tmp_path / 'reference'), RESUME_FROM, str(tmp_path / 'resumed'))
   caplog.clear()
@@ -131,6 +145,19 @@ def test_jpeg_pipeline_resumes_mid_epoch_bit_for_bit_from_a_few_bytes(tmp_path, 
              for name in os.listdir(tmp_path / 'reference')
              if name.startswith(f'ckpt-{STEPS}.'))
   assert data < 16 * 1024, data  # Weights and slots of a 410-parameter net, and the above.
+
+
+def test_stateful_augmentation_keeps_the_position_and_says_so_once(jpegs, tmp_path, caplog):
+  params = _image_params(jpegs)
+  params.override({'task': {'stateful': True}, 'trainer': {'train_steps': 20}})
+  final = _train(params, tmp_path / 'model')
+  lines = [r.getMessage() for r in caplog.records if 'resumes at its position' in
+           r.getMessage()]
+  assert len(lines) == 1, lines
+  assert 'RandomUniform in its pipeline is stateful' in lines[0], lines[0]
+  assert "decode_fn that has a 'seed' parameter" in lines[0], lines[0]
+  reader = tf.train.load_checkpoint(final)
+  assert reader.get_tensor('train_input/examples/.ATTRIBUTES/VARIABLE_VALUE') == 20 * BATCH
 
 
 @pytest.fixture(scope='module', name='digit_files')

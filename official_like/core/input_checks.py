@@ -6,8 +6,8 @@ draws from stateful random ops - `tf.image.random_flip_left_right`, TFM's
 `preprocess_ops.random_crop_image`, `tf.random.uniform` - and it writes
 every shuffle buffer into every checkpoint (336 MB for `shuffle(1000)` of
 224x224x3 images). Both are known from the pipeline's graph without reading
-data: the graph is serialized as a checkpoint would, and the shuffles'
-buffers are sized from their element specs.
+data: the stateful ops are read from the traced functions, and the
+shuffles' buffers are sized from their element specs.
 """
 from typing import List, Optional
 
@@ -26,31 +26,49 @@ _DEFAULT_HINT = 'tf.image.stateless_random_* / tf.random.stateless_* ops with a 
 # Seed generators of tf.data's own shuffles: tf.data saves their state itself.
 _SEED_GENERATORS = ('DummySeedGenerator', 'AnonymousSeedGenerator',
                     'AnonymousRandomSeedGenerator')
+_SAVEABLE = ('Assert', 'Print', 'PrintV2', 'NoOp')  # Stateful, but no state to lose.
 
 
 def random_ops(dataset: tf.data.Dataset) -> List[str]:
-  """The stateful ops in the pipeline that are not tf.data's own (sorted names)."""
-  policy = tf.data.experimental.ExternalStatePolicy.IGNORE
-  graph = tf.compat.v1.GraphDef.FromString(
-      dataset._as_serialized_graph(external_state_policy=policy).numpy())  # pylint: disable=protected-access
-  nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+  """The stateful ops in the pipeline's functions that are not tf.data's own (sorted).
+
+  Read from the traced functions (maps, flat_maps, ... and the functions
+  they call), not from the serialized dataset, which would copy in-memory
+  arrays into the graph.
+  """
   found = set()
-  for node in nodes:
-    op = op_def_registry.get(node.op)
-    if (op is not None and op.is_stateful and not node.op.startswith('_')
-        and 'Dataset' not in node.op and node.op not in _SEED_GENERATORS):
-      found.add(node.op)
+  for node in _upstream(dataset):
+    for graph in _function_graphs(node):
+      nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+      found.update(n.op for n in nodes if _is_random_state(n.op))
   return sorted(found)
+
+
+def _function_graphs(node: tf.data.Dataset):
+  for value in vars(node).values():
+    function = getattr(value, 'function', None)
+    if function is not None and hasattr(function, 'graph'):
+      yield function.graph.as_graph_def()
+
+
+def _is_random_state(op_name: str) -> bool:
+  op = op_def_registry.get(op_name)
+  return (op is not None and op.is_stateful and not op_name.startswith('_')
+          and 'Dataset' not in op_name and op_name not in _SEED_GENERATORS
+          and op_name not in _SAVEABLE)
 
 
 def unsaveable_ops(dataset: tf.data.Dataset) -> List[str]:
   """[] when a checkpoint can save the iterator; else the stateful ops to blame."""
+  ops = random_ops(dataset)
+  if not ops:
+    return []
   policy = tf.data.experimental.ExternalStatePolicy.FAIL
   try:
     dataset._as_serialized_graph(external_state_policy=policy)  # pylint: disable=protected-access
-    return []
-  except tf.errors.FailedPreconditionError as error:
-    return random_ops(dataset) or [error.message.split(': ')[-1].split(' is stateful')[0]]
+    return []  # tf.data saves these itself.
+  except tf.errors.OpError:  # FailedPrecondition: 'RandomUniform is stateful'.
+    return ops
 
 
 def hint(ops: List[str]) -> str:
