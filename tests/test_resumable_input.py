@@ -184,3 +184,17 @@ def test_previous_layout_checkpoint_restores_and_the_input_restarts(tmp_path, ca
   assert _latest_step(model_dir) == 40
   reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(model_dir)))
   assert reader.get_tensor('train_input/examples/.ATTRIBUTES/VARIABLE_VALUE') == 20 * 64
+
+
+def test_rebatched_reader_input_trains_without_a_position_with_one_line(tmp_path, caplog):
+  params = _digits_params(20)
+  with tf.distribute.OneDeviceStrategy('/cpu:0').scope():
+    read_batches = task_factory.get_task(params.task).build_inputs
+  _train(params, tmp_path / 'rebatched',
+         lambda data, input_context=None: read_batches(data, input_context).unbatch().batch(32))
+  lines = [r.getMessage() for r in caplog.records if 'changes the batches of' in
+           r.getMessage()]
+  assert len(lines) == 1, lines
+  assert _latest_step(tmp_path / 'rebatched') == 20
+  assert not any('iterator' in k or k.startswith('train_input/') for k in _keys(
+      tmp_path / 'rebatched'))

@@ -17,20 +17,25 @@ from tensorflow.python.framework import op_def_registry  # No public op registry
 # Above this, the iterator is not saved: a resume then restarts the input, as TFM's.
 STATE_LIMIT_BYTES = 64 * 2**20
 
+# Seed generators of shuffles inside tf.data functions.
+SEED_GENERATORS = ('DummySeedGenerator', 'AnonymousSeedGenerator',
+                   'AnonymousRandomSeedGenerator')
 _HINTS = {
     'SampleDistortedBoundingBox': 'tf.image.stateless_sample_distorted_bounding_box',
     'SampleDistortedBoundingBoxV2': 'tf.image.stateless_sample_distorted_bounding_box',
     'RandomShuffle': 'tf.random.experimental.stateless_shuffle',
+    **{op: 'Dataset.shuffle outside flat_map/interleave functions'
+       for op in SEED_GENERATORS},
 }
 _DEFAULT_HINT = 'tf.image.stateless_random_* / tf.random.stateless_* ops with a seed'
-# Seed generators of tf.data's own shuffles: tf.data saves their state itself.
-_SEED_GENERATORS = ('DummySeedGenerator', 'AnonymousSeedGenerator',
-                    'AnonymousRandomSeedGenerator')
 _SAVEABLE = ('Assert', 'Print', 'PrintV2', 'NoOp')  # Stateful, but no state to lose.
 
 
 def random_ops(dataset: tf.data.Dataset) -> List[str]:
-  """The stateful ops in the pipeline's functions that are not tf.data's own (sorted).
+  """The stateful ops in the pipeline's functions that are not datasets (sorted names).
+
+  A shuffle inside a function (a flat_map's, as `input_position.epochs`
+  makes) brings a seed generator, which an iterator checkpoint refuses.
 
   Read from the traced functions (maps, flat_maps, ... and the functions
   they call), not from the serialized dataset, which would copy in-memory
@@ -54,8 +59,7 @@ def _function_graphs(node: tf.data.Dataset):
 def _is_random_state(op_name: str) -> bool:
   op = op_def_registry.get(op_name)
   return (op is not None and op.is_stateful and not op_name.startswith('_')
-          and 'Dataset' not in op_name and op_name not in _SEED_GENERATORS
-          and op_name not in _SAVEABLE)
+          and 'Dataset' not in op_name and op_name not in _SAVEABLE)
 
 
 def unsaveable_ops(dataset: tf.data.Dataset) -> List[str]:

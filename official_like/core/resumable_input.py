@@ -210,7 +210,7 @@ def train_input(strategy: tf.distribute.Strategy, dataset_fn: Callable[..., Any]
                if recorder.contexts and recorder.contexts[0] else 1)
   if _positional(build, recorder.datasets):
     position.pipelines.assign(pipelines)
-    _warn_random_ops(recorder.datasets[0], positional=True)
+    _warn_random_ops(recorder.datasets[0])
 
     host = one_host and not on_accelerators(strategy)
 
@@ -226,6 +226,13 @@ def train_input(strategy: tf.distribute.Strategy, dataset_fn: Callable[..., Any]
   if not one_host:
     return probe, {}
   iterator = HostIterator(strategy, probe)
+  if build.batch_sizes:
+    logging.warning(
+        'The training input changes the batches of input_reader.read (filter, unbatch, '
+        'rebatch, or several readers), so its position cannot be counted in examples: '
+        'checkpoints keep the weights and the step, and a resume restarts the input, '
+        'as in TFM. Map over the batches read() gives to keep an exact resume.')
+    return iterator, {}
   return iterator, ({} if _not_saved(probe) else {'train_iterator': iterator.iterator})
 
 
@@ -235,9 +242,10 @@ def _positional(build: input_position.Build, datasets) -> bool:
           input_position.one_batch_per_batch(datasets[0], build))
 
 
-def _warn_random_ops(dataset: tf.data.Dataset, positional: bool) -> None:
-  ops = input_checks.random_ops(dataset)
-  if ops and positional:
+def _warn_random_ops(dataset: tf.data.Dataset) -> None:
+  ops = [op for op in input_checks.random_ops(dataset)
+         if op not in input_checks.SEED_GENERATORS]  # The stream's own epoch shuffles.
+  if ops:
     logging.warning(
         'The training input resumes at its position, but %s in its pipeline %s stateful: '
         'after a resume its random augmentation differs from an uninterrupted run. For '
