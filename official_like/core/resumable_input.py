@@ -187,6 +187,29 @@ class _Recorder:
     self.datasets.append(self._fn(params, **kwargs))
     return self.datasets[-1]
 
+  def pipelines(self) -> int:
+    """Input pipelines of the run (workers), from the first call's context."""
+    context = self.contexts[0] if self.contexts else None
+    return context.num_input_pipelines if context else 1
+
+
+class _Builder:
+  """Builds the task's input at a position, as one host or tf.distribute reads it."""
+
+  def __init__(self, strategy, dataset_fn, args, distribute):
+    self.strategy = strategy
+    self._fn, self._args, self._distribute = dataset_fn, args, distribute
+
+  def __call__(self, start: int, seed: int, host: bool):
+    """(the build's record, the recorder, a tf.data dataset if `host` else a distributed one)."""
+    recorder = _Recorder(self._fn)
+    with input_position.building(start, seed) as build:
+      if host:
+        data = _host_dataset(self.strategy, recorder, *self._args)
+      else:
+        data = self._distribute(recorder, *self._args)
+    return build, recorder, data
+
 
 def train_input(strategy: tf.distribute.Strategy, dataset_fn: Callable[..., Any], *args,
                 distribute: Callable[..., Any], global_step: tf.Variable
@@ -200,40 +223,44 @@ def train_input(strategy: tf.distribute.Strategy, dataset_fn: Callable[..., Any]
     global_step: the trainer's step, to tell a checkpoint without a position.
   """
   one_host = supports(strategy)
-  recorder = _Recorder(dataset_fn)
+  builder = _Builder(strategy, dataset_fn, args, distribute)
   position = Position(pipelines=1, seed=getattr(args[0], 'seed', None) if args else None)
-  seed = int(position.seed.numpy())
-  with input_position.building(0, seed) as build:
-    probe = (_host_dataset(strategy, recorder, *args) if one_host
-             else distribute(recorder, *args))
-  pipelines = (recorder.contexts[0].num_input_pipelines
-               if recorder.contexts and recorder.contexts[0] else 1)
+  build, recorder, probe = builder(0, int(position.seed.numpy()), host=one_host)
   if _positional(build, recorder.datasets):
-    position.pipelines.assign(pipelines)
+    position.pipelines.assign(recorder.pipelines())
     _warn_random_ops(recorder.datasets[0])
-
-    host = one_host and not on_accelerators(strategy)
-
-    def rebuild(start, seed):
-      with input_position.building(start, seed):
-        if host:
-          return HostIterator(strategy, _host_dataset(strategy, dataset_fn, *args))
-        return distribute(_Recorder(dataset_fn), *args)
-    per_next = build.batch_sizes[0] * strategy.num_replicas_in_sync // pipelines
-    fresh = HostIterator(strategy, probe) if host else None if one_host else probe
-    return PositionalInput(rebuild, position, per_next, fresh, global_step), {
-        'train_input': position}
+    return _positional_input(builder, build.batch_sizes[0], probe, position, one_host,
+                             global_step), {'train_input': position}
   if not one_host:
     return probe, {}
-  iterator = HostIterator(strategy, probe)
-  if build.batch_sizes:
+  return _whole_iterator(strategy, probe, from_reader=bool(build.batch_sizes))
+
+
+def _positional_input(builder: _Builder, batch_size: int, probe, position: Position,
+                      one_host: bool, global_step: tf.Variable) -> PositionalInput:
+  strategy = builder.strategy
+  host = one_host and not on_accelerators(strategy)
+
+  def rebuild(start, seed):
+    data = builder(start, seed, host)[2]
+    return HostIterator(strategy, data) if host else data
+  fresh = HostIterator(strategy, probe) if host else None if one_host else probe
+  per_next = (batch_size * strategy.num_replicas_in_sync //
+              int(position.pipelines.numpy()))
+  return PositionalInput(rebuild, position, per_next, fresh, global_step)
+
+
+def _whole_iterator(strategy, dataset: tf.data.Dataset, from_reader: bool):
+  """A HostIterator, and its `tf.data` iterator as `train_iterator` if it can be saved."""
+  iterator = HostIterator(strategy, dataset)
+  if from_reader:
     logging.warning(
         'The training input changes the batches of input_reader.read (filter, unbatch, '
         'rebatch, or several readers), so its position cannot be counted in examples: '
         'checkpoints keep the weights and the step, and a resume restarts the input, '
         'as in TFM. Map over the batches read() gives to keep an exact resume.')
     return iterator, {}
-  return iterator, ({} if _not_saved(probe) else {'train_iterator': iterator.iterator})
+  return iterator, ({} if _not_saved(dataset) else {'train_iterator': iterator.iterator})
 
 
 def _positional(build: input_position.Build, datasets) -> bool:
