@@ -64,10 +64,18 @@ def epoch_seed(seed: int, epoch) -> tf.Tensor:
   return fold(tf.constant([seed, 0], tf.int64), epoch)
 
 
-def seeded(records: tf.data.Dataset, seeds: tf.Tensor) -> tf.data.Dataset:
-  """(example seed, record) pairs: record i's seed is `fold(seeds, i)`."""
-  return records.enumerate().map(
-      lambda index, record: (fold(seeds, index), record))
+def keyed(records: tf.data.Dataset, seeds: tf.Tensor) -> tf.data.Dataset:
+  """(key, record) pairs; record i's key is (seeds, i), its seed `example_seed(key)`.
+
+  Only a decode that uses the seed computes it.
+  """
+  return records.enumerate().map(lambda index, record: ((seeds, index), record))
+
+
+def example_seed(key) -> tf.Tensor:
+  """The [2] int64 seed of the example with this key, for stateless augmentation."""
+  seeds, index = key
+  return fold(seeds, index)
 
 
 def count(dataset: tf.data.Dataset) -> int:
@@ -75,9 +83,9 @@ def count(dataset: tf.data.Dataset) -> int:
 
 
 def epochs(epoch_fn: Callable[[tf.Tensor], tf.data.Dataset], *, seed: Optional[int],
-           batch_size: int, examples_per_epoch: Optional[int] = None
-           ) -> tf.data.Dataset:
-  """The endless training stream of `(example_seed, record)`, from the build's position.
+           batch_size: int, examples_per_epoch: Optional[int] = None,
+           keys: bool = True) -> tf.data.Dataset:
+  """The endless training stream of `(key, record)` (see `keyed`), from the build's position.
 
   Args:
     epoch_fn: `epoch_fn(epoch_seed)` is one epoch of this pipeline's raw
@@ -87,6 +95,7 @@ def epochs(epoch_fn: Callable[[tf.Tensor], tf.data.Dataset], *, seed: Optional[i
       counts consumed examples in it.
     examples_per_epoch: the epoch size if known; else it is counted, only
       when resuming.
+    keys: False streams the records alone (no per-example seeds needed).
   """
   build = _builds[-1] if _builds else Build()
   build.batch_sizes.append(batch_size)
@@ -98,7 +107,8 @@ def epochs(epoch_fn: Callable[[tf.Tensor], tf.data.Dataset], *, seed: Optional[i
 
   def one_epoch(epoch):
     seeds = epoch_seed(seed, epoch)
-    return seeded(epoch_fn(seeds), seeds).skip(
+    records = epoch_fn(seeds)
+    return (keyed(records, seeds) if keys else records).skip(
         tf.where(epoch == first_epoch, tf.constant(skip, tf.int64), 0))
   return tf.data.Dataset.range(first_epoch, _EPOCHS).flat_map(one_epoch)
 

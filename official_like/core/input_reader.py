@@ -73,52 +73,61 @@ def read(params: Any,
       dataset = dataset.cache()
     if training:
       dataset = dataset.shuffle(shuffle_buffer_size, seed=seed).repeat()
+    dataset = dataset.batch(batch_size, drop_remainder=getattr(params, 'drop_remainder',
+                                                               True))
   else:
     source = (_tfrecords(params, decode_fn, *shard) if params.input_path
               else _arrays(arrays, *shard))
-    dataset = (_training_stream(source, params, seed, batch_size) if training
-               else source.decode(source.records(None), seed or 0))
-    dataset = dataset.with_options(_options(params))
-  dataset = dataset.batch(batch_size,
-                          drop_remainder=getattr(params, 'drop_remainder',
-                                                 True))
+    dataset = _batches(source, params, seed, batch_size, training)
   return dataset.prefetch(getattr(params, 'prefetch_buffer_size', None) or tf.data.AUTOTUNE)
 
 
-def _training_stream(source: '_Source', params: Any, seed: Optional[int],
-                     batch_size: int) -> tf.data.Dataset:
-  """Endless epochs, each shuffled by its own seed (`input_position.epochs`).
+def _batches(source: '_Source', params: Any, seed: Optional[int], batch_size: int,
+             training: bool) -> tf.data.Dataset:
+  """Batches of decoded examples: one pass, or endless epochs when training.
 
-  Raw records are shuffled and skipped before decoding; with `cache`, the
-  decoded examples are cached once and shuffled every epoch instead.
+  Training streams epochs each shuffled by its own seed
+  (`input_position.epochs`): raw records are shuffled and skipped before
+  decoding; with `cache`, decoded examples are cached once and shuffled
+  every epoch instead. Arrays are gathered a batch at a time.
   """
   buffer = params.shuffle_buffer_size
+  drop = getattr(params, 'drop_remainder', True)
   deterministic = getattr(params, 'deterministic', None) is not False
+  keys = not source.batched  # Keys give decode_fn its per-example seeds.
+  stored = source.records(None)
+  stored_keyed = input_position.keyed(stored, tf.constant([seed or 0, 1], tf.int64))
   if getattr(params, 'cache', False):
-    decoded = source.decode(source.records(None), seed or 0).cache()
-    stream = input_position.epochs(
-        lambda seeds: decoded.shuffle(buffer, seed=seeds[0]), seed=seed,
-        batch_size=batch_size, examples_per_epoch=source.size)
-    return stream.map(lambda _, example: example)
-  stream = input_position.epochs(
-      lambda seeds: source.records(seeds).shuffle(buffer, seed=seeds[0]),
-      seed=seed, batch_size=batch_size, examples_per_epoch=source.size)
-  return source.decode(stream, None, deterministic)
+    cached = source.decode(stored_keyed, deterministic).cache()
+    if training:
+      cached = input_position.epochs(
+          lambda seeds: cached.shuffle(buffer, seed=seeds[0]), seed=seed,
+          batch_size=batch_size, examples_per_epoch=source.size, keys=False)
+    return cached.with_options(_options(params)).batch(batch_size, drop_remainder=drop)
+  if training:
+    records = input_position.epochs(
+        lambda seeds: source.records(seeds).shuffle(buffer, seed=seeds[0]), seed=seed,
+        batch_size=batch_size, examples_per_epoch=source.size, keys=keys)
+  else:
+    records = stored_keyed if keys else stored
+  records = records.with_options(_options(params))
+  if source.batched:
+    return records.batch(batch_size, drop_remainder=drop).map(
+        lambda batch: source.decode_one(batch, None))
+  return source.decode(records, deterministic).batch(batch_size, drop_remainder=drop)
 
 
 class _Source(NamedTuple):
-  """Raw records of one pipeline's shard, and how one becomes an example."""
+  """Raw records of one pipeline's shard, and how they become examples."""
   records: Callable[[Optional[tf.Tensor]], tf.data.Dataset]  # seeds -> one epoch.
-  decode_one: Callable[[Any, tf.Tensor], Any]  # (record, example seed) -> example.
+  decode_one: Callable[[Any, Any], Any]  # (record, input_position key) -> example.
   size: Optional[int]  # Records an epoch, when known without reading.
+  batched: bool = False  # decode_one takes a batch of records (and no key).
 
-  def decode(self, records: tf.data.Dataset, seed: Optional[int],
-             deterministic: bool = True) -> tf.data.Dataset:
-    """Examples from `records`; (example seed, record) pairs when `seed` is None."""
-    if seed is not None:
-      records = input_position.seeded(records, tf.constant([seed, 1], tf.int64))
-    return records.map(lambda example_seed, record: self.decode_one(record, example_seed),
-                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+  def decode(self, keyed: tf.data.Dataset, deterministic: bool) -> tf.data.Dataset:
+    """Examples from `(key, record)` pairs."""
+    return keyed.map(lambda key, record: self.decode_one(record, key),
+                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
 
 
 def _tfrecords(params: Any, decode_fn, num_pipelines: int, pipeline_id: int) -> _Source:
@@ -155,10 +164,10 @@ def _tfrecords(params: Any, decode_fn, num_pipelines: int, pipeline_id: int) -> 
 
 
 def _decoder(decode_fn):
-  """(record, example seed) -> decode_fn's example; the seed only if it takes one."""
+  """(record, key) -> decode_fn's example, given the example's seed if it takes one."""
   if 'seed' in inspect.signature(decode_fn).parameters:
-    return lambda record, seed: decode_fn(record, seed=seed)
-  return lambda record, seed: decode_fn(record)
+    return lambda record, key: decode_fn(record, seed=input_position.example_seed(key))
+  return lambda record, key: decode_fn(record)
 
 
 def _arrays(arrays: Any, num_pipelines: int, pipeline_id: int) -> _Source:
@@ -168,8 +177,8 @@ def _arrays(arrays: Any, num_pipelines: int, pipeline_id: int) -> _Source:
   rows = tf.nest.map_structure(lambda a: tf.constant(a[pipeline_id::num_pipelines]), arrays)
   size = int(tf.nest.flatten(rows)[0].shape[0])
   return _Source(lambda seeds: tf.data.Dataset.range(size),
-                 lambda index, seed: tf.nest.map_structure(
-                     lambda t: tf.gather(t, index), rows), size)
+                 lambda indices, key: tf.nest.map_structure(
+                     lambda t: tf.gather(t, indices), rows), size, batched=True)
 
 
 def _options(params: Any) -> tf.data.Options:
