@@ -8,8 +8,14 @@ attribute names; every DataConfig field that official_like accepts is
 applied here (`cycle_length`, `block_length`, `deterministic`, `sharding`,
 `ram_budget`, `autotune_algorithm`, `prefetch_buffer_size`, ...).
 
-The pipeline, in order: list files -> shard (files or examples) -> decode ->
-[cache] -> [shuffle -> repeat] (training only) -> batch -> prefetch.
+The pipeline, in order: list files -> shard (files or examples) -> [per
+epoch: shuffle the files -> interleave -> shuffle the raw records] (training)
+-> decode -> batch -> prefetch. Training is an endless stream of epochs,
+each a pure function of (seed, epoch) (`input_position.epochs`), so a
+checkpoint holds the input as a count of examples, and a resume drops raw
+records without decoding them. With `cache`, decoded examples are cached and
+shuffled each epoch; arrays are indexed, and gathered a batch at a time.
+TFDS keeps TFM's order (its iterator is checkpointed whole, `resumable_input`).
 """
 import inspect
 from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Union
