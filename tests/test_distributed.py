@@ -425,10 +425,10 @@ def test_multi_worker_resumes_from_the_chiefs_checkpoint(tmp_path):
   assert codes == [0, 0], "\n".join(
       f"--- worker {i} (exit {c}) stderr:\n{err[-1500:]}"
       for i, (c, err) in enumerate(zip(codes, stderrs)))
-  for err in stderrs:  # Both workers went on from step 20, their input from its start.
+  for err in stderrs:  # Both workers went on from step 20, each half-way into its shard.
     assert re.findall(r"step (\d+)/40 \|", err) == ["30", "40"], err[-1500:]
     assert err.count("written by a run with 1 input pipelines (workers), this run "
-                     "has 2: each reads another shard, so the input restarts") == 1, err
+                     "has 2: each worker continues at example 640 of its new shard") == 1, err
   assert tf.train.latest_checkpoint(str(model_dir)) == str(model_dir / "ckpt-40")
 
 

@@ -54,7 +54,7 @@ class Position(tf.Module):
   `seed` stands in for the data seed when the config has none, so an
   unseeded run resumes its own order. `pipelines` is the run's number of
   input pipelines (workers): each worker's position is in its own shard, so
-  under another count the input restarts (with one line), as TFM's does.
+  under another count the position is rescaled (`PositionalInput._rescale`).
   """
 
   def __init__(self, pipelines: int, seed=None):
@@ -106,25 +106,36 @@ class PositionalInput:
 
   def __iter__(self):
     start, seed = int(self._position.examples.numpy()), int(self._position.seed.numpy())
-    pipelines = int(self._position.pipelines.numpy())
-    if pipelines != self._pipelines:
-      logging.warning(
-          'The checkpoint was written by a run with %d input pipelines (workers), this '
-          'run has %d: each reads another shard, so the input restarts from its '
-          'beginning, as in TFM.', pipelines, self._pipelines)
-      self._position.pipelines.assign(self._pipelines)
-      start = 0
-      self._position.examples.assign(0)
     step = int(self._global_step.numpy())
-    if step and not start and pipelines == self._pipelines:
+    if step and not start:
       logging.warning('The checkpoint at step %d holds no input position (written by an '
                       'earlier version, or without one): the input restarts from its '
                       'beginning, as in TFM.', step)
+    start = self._rescale(start)
     dataset = self._fresh
     if dataset is None or (start, seed) != (0, self._seed):
       dataset = self._build(start, seed)
     self._fresh = None
     return CountingIterator(iter(dataset), self._position.examples, self._per_next)
+
+  def _rescale(self, start: int) -> int:
+    """This worker's start when the checkpoint's run had another number of workers.
+
+    The examples all workers took are spread over this run's workers, so
+    each continues at the same point of the epoch, in its new shard.
+    """
+    pipelines = int(self._position.pipelines.numpy())
+    if pipelines == self._pipelines:
+      return start
+    rescaled = start * pipelines // self._pipelines
+    logging.warning(
+        'The checkpoint was written by a run with %d input pipelines (workers), this run '
+        'has %d: each worker continues at example %d of its new shard, the same point '
+        'of the epoch (in this epoch some examples may repeat or be left out).',
+        pipelines, self._pipelines, rescaled)
+    self._position.pipelines.assign(self._pipelines)
+    self._position.examples.assign(rescaled)
+    return rescaled
 
 
 class HostIterator:
