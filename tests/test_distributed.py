@@ -258,7 +258,7 @@ def _zipped_workers_trainer(params):
   return make
 
 
-def _run_two_workers(tmp_path, model_dir, mode, override):
+def _run_two_workers(tmp_path, model_dir, mode, override, env=None):
   """trainer_main.py as 2 workers of one TF_CONFIG cluster on 127.0.0.1.
 
   Returns (pids, exit codes, log prefixes); a process still running after
@@ -267,7 +267,7 @@ def _run_two_workers(tmp_path, model_dir, mode, override):
   """
   procs, logs = [], []
   try:
-    procs, logs = _start_two_workers(tmp_path, model_dir, mode, override)
+    procs, logs = _start_two_workers(tmp_path, model_dir, mode, override, env)
     _wait_all(procs, _MULTI_WORKER_TIMEOUT_S)
     codes = [p.poll() for p in procs]
   finally:
@@ -275,7 +275,7 @@ def _run_two_workers(tmp_path, model_dir, mode, override):
   return [p.pid for p in procs], codes, logs
 
 
-def _start_two_workers(tmp_path, model_dir, mode, override):
+def _start_two_workers(tmp_path, model_dir, mode, override, env=None):
   """Starts the two workers of `_run_two_workers`; returns (processes, log prefixes)."""
   workers = [f"127.0.0.1:{_free_port()}" for _ in range(2)]
   logs = [str(tmp_path / f"worker{i}") for i in range(2)]
@@ -288,7 +288,7 @@ def _start_two_workers(tmp_path, model_dir, mode, override):
          f"--model_dir={model_dir}",
          "--params_override=runtime.distribution_strategy="
          "multi_worker_mirrored," + _SHORT + override],
-        logs[i], _child_env(TF_CONFIG=json.dumps(tf_config))))
+        logs[i], _child_env(TF_CONFIG=json.dumps(tf_config), **(env or {}))))
   return procs, logs
 
 
@@ -425,9 +425,55 @@ def test_multi_worker_resumes_from_the_chiefs_checkpoint(tmp_path):
   assert codes == [0, 0], "\n".join(
       f"--- worker {i} (exit {c}) stderr:\n{err[-1500:]}"
       for i, (c, err) in enumerate(zip(codes, stderrs)))
-  for err in stderrs:  # Both workers went on from step 20.
+  for err in stderrs:  # Both workers went on from step 20, each half-way into its shard.
     assert re.findall(r"step +(\d+)/40 \|", err) == ["30", "40"], err[-1500:]
+    assert err.count("written by a run with 1 input pipelines (workers), this run "
+                     "has 2: each worker continues at example 640 of its new shard") == 1, err
   assert tf.train.latest_checkpoint(str(model_dir)) == str(model_dir / "ckpt-40")
+
+
+@pytest.mark.slow
+def test_killed_worker_resumes_every_input_position_exactly(tmp_path):
+  """SIGKILL worker 1 mid-run, rerun both: the uninterrupted run's weights, bit for bit.
+
+  Each worker reads its own shard; the checkpoint holds the examples each
+  has taken (the same count on both: they step in lockstep), so both
+  resume their shard where it stopped.
+  """
+  override = (",runtime.seed=5,trainer.train_steps=100,trainer.checkpoint_interval=10,"
+              "trainer.max_to_keep=20")
+  env = {"TF_DETERMINISTIC_OPS": "1"}
+  (tmp_path / "reference").mkdir()
+  _, codes, logs = _run_two_workers(tmp_path / "reference", tmp_path / "ref_dir", "train",
+                                    override, env)
+  assert codes == [0, 0], _read(logs[0] + ".err") + _read(logs[1] + ".err")
+  model_dir = tmp_path / "killed"
+  (tmp_path / "first").mkdir()
+  procs, logs = _start_two_workers(tmp_path / "first", model_dir, "train", override, env)
+  try:
+    deadline = time.monotonic() + _MULTI_WORKER_TIMEOUT_S
+    while not tf.train.latest_checkpoint(str(model_dir)):
+      assert time.monotonic() < deadline and all(p.poll() is None for p in procs), (
+          _read(logs[0] + ".err"), _read(logs[1] + ".err"))
+      time.sleep(0.05)
+    procs[1].kill()
+    procs[0].wait(timeout=120)
+  finally:
+    _kill_all(procs)
+  killed_at = int(tf.train.latest_checkpoint(str(model_dir)).rsplit("-", 1)[1])
+  assert killed_at < 100
+  (tmp_path / "second").mkdir()
+  _, codes, logs = _run_two_workers(tmp_path / "second", model_dir, "train", override, env)
+  assert codes == [0, 0], _read(logs[0] + ".err") + _read(logs[1] + ".err")
+  reference = tf.train.load_checkpoint(str(tmp_path / "ref_dir" / "ckpt-100"))
+  resumed = tf.train.load_checkpoint(str(model_dir / "ckpt-100"))
+  keys = [k for k, _ in tf.train.list_variables(str(model_dir / "ckpt-100"))
+          if not k.startswith(("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter/"))]
+  assert resumed.get_tensor("train_input/examples/.ATTRIBUTES/VARIABLE_VALUE") == 100 * 32
+  assert resumed.get_tensor("train_input/pipelines/.ATTRIBUTES/VARIABLE_VALUE") == 2
+  differing = [k for k in keys
+               if not np.array_equal(resumed.get_tensor(k), reference.get_tensor(k))]
+  assert not differing, (killed_at, differing)
 
 
 # --- 3. tpu without a TPU: a flag error, not a traceback or a hang ------------

@@ -141,10 +141,10 @@ class Trainer(orbit.StandardTrainer, orbit.StandardEvaluator):
     resume_items = {}
     if train:
       self._train_metrics = task.build_metrics(training=True) + model_metrics
-      dataset = train_dataset or self._train_input(
-          task.build_inputs, seeding.with_data_seed(config.task.train_data, seed))
-      if isinstance(dataset, resumable_input.HostIterator):
-        resume_items['train_iterator'] = dataset.iterator
+      dataset = train_dataset
+      if dataset is None:
+        dataset, resume_items = self._train_input(
+            task.build_inputs, seeding.with_data_seed(config.task.train_data, seed))
       orbit.StandardTrainer.__init__(
           self, dataset, options=orbit.StandardTrainerOptions(
               use_tf_while_loop=trainer.train_tf_while_loop and not eager,
@@ -173,18 +173,19 @@ class Trainer(orbit.StandardTrainer, orbit.StandardEvaluator):
       _ = checkpoint.save_counter
 
   def _train_input(self, dataset_fn, *args):
-    """The training input: resumable on one host, else `distribute_dataset`'s.
+    """(the training input, the resume checkpoint's items for it): `resumable_input`.
 
     A subclass that overrides `distribute_dataset` keeps it for training too,
     without a checkpointed input position.
     """
-    overridden = type(self).distribute_dataset is not Trainer.distribute_dataset
-    if overridden or not resumable_input.supports(self._strategy):
-      return self.distribute_dataset(dataset_fn, *args)
+    if type(self).distribute_dataset is not Trainer.distribute_dataset:
+      return self.distribute_dataset(dataset_fn, *args), {}
     threads = self._config.runtime.dataset_num_private_threads
     if threads:
       dataset_fn = _with_private_threads(dataset_fn, threads)
-    return resumable_input.host_iterator(self._strategy, dataset_fn, *args)
+    return resumable_input.train_input(
+        self._strategy, dataset_fn, *args, global_step=self._global_step,
+        distribute=lambda fn, *a: orbit.utils.make_distributed_dataset(self._strategy, fn, *a))
 
   def distribute_dataset(self, dataset_or_fn, *args, **kwargs):
     """A distributed dataset from a dataset or a `fn(*args, input_context)`.

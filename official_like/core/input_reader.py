@@ -10,14 +10,22 @@ attribute names; every DataConfig field that official_like accepts is
 applied here (`cycle_length`, `block_length`, `deterministic`, `sharding`,
 `ram_budget`, `autotune_algorithm`, `prefetch_buffer_size`, ...).
 
-The pipeline, in order: list files -> shard (files or examples) -> decode ->
-[cache] -> [shuffle -> repeat] (training only) -> batch -> prefetch.
+The pipeline, in order: list files -> shard (files or examples) -> [per
+epoch: shuffle the files -> interleave -> shuffle the raw records] (training)
+-> decode -> batch -> prefetch. Training is an endless stream of epochs,
+each a pure function of (seed, epoch) (`input_position.epochs`), so a
+checkpoint holds the input as a count of examples, and a resume drops raw
+records without decoding them. With `cache`, decoded examples are cached and
+shuffled each epoch; arrays are indexed, and gathered a batch at a time.
+TFDS keeps TFM's order (its iterator is checkpointed whole, `resumable_input`).
 """
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+import inspect
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Union
 
 import tensorflow as tf
 
 from official_like.core import file_patterns
+from official_like.core import input_position
 from official_like.modeling.hyperparams import base_config
 
 # Fixed (not AUTOTUNE) so the interleaved order of files, and hence the order
@@ -32,7 +40,7 @@ def match_files(input_path: Union[str, Sequence[str]]) -> List[str]:
 
 def read(params: Any,
          *,
-         decode_fn: Optional[Callable[[tf.Tensor], Any]] = None,
+         decode_fn: Optional[Callable[..., Any]] = None,
          arrays: Any = None,
          input_context: Optional[tf.distribute.InputContext] = None
          ) -> tf.data.Dataset:
@@ -41,7 +49,10 @@ def read(params: Any,
   Args:
     params: data settings with DataConfig attribute names (see module doc).
     decode_fn: maps one serialized tf.Example to an example; required when
-      `params.input_path` is set, unused for `arrays`.
+      `params.input_path` is set, unused for `arrays`. If it has a `seed`
+      parameter, it also gets the example's own [2] int64 seed, for
+      stateless augmentation (`tf.image.stateless_random_*`) that an exact
+      resume reproduces.
     arrays: tuple/dict of NumPy arrays (first axis = examples), read only when
       `params.input_path` is '' so a caller may always pass them and let the
       config choose the source.
@@ -52,57 +63,39 @@ def read(params: Any,
     A dataset of per-replica batches; infinite when training, one pass
     otherwise.
   """
-  if getattr(params, 'tfds_name', ''):
-    dataset = _tfds(params, input_context)
-  elif params.input_path:
-    if decode_fn is None:
-      raise ValueError('`decode_fn` is required to read `input_path` '
-                       f'{params.input_path!r}.')
-    dataset = file_records(match_files(params.input_path), params,
-                           input_context=input_context)
-    dataset = dataset.map(decode_fn, num_parallel_calls=tf.data.AUTOTUNE)
-  else:
-    if arrays is None:
-      raise ValueError('`input_path` is empty, so `arrays` must be given.')
-    dataset = tf.data.Dataset.from_tensor_slices(arrays)
-    num_pipelines, pipeline_id = _shard_of(params, input_context)
-    if num_pipelines > 1:
-      dataset = dataset.shard(num_pipelines, pipeline_id)
+  batch_size = per_replica_batch_size(params.global_batch_size, input_context)
+  training = bool(params.is_training)
+  shuffle_buffer_size = params.shuffle_buffer_size
+  if training and (not isinstance(shuffle_buffer_size, int) or
+                   shuffle_buffer_size <= 0):
+    raise ValueError('`shuffle_buffer_size` must be a positive int when '
+                     f'training, got {shuffle_buffer_size!r}.')
+  seed = getattr(params, 'seed', None)
+  shard = _shard_of(params, input_context)
 
-  dataset = dataset.with_options(_options(params))
-  if getattr(params, 'cache', False):
-    dataset = dataset.cache()  # Decoded examples; later epochs skip I/O.
-  dataset = example_stream(dataset, params)
-  dataset = dataset.batch(per_replica_batch_size(params.global_batch_size, input_context),
-                          drop_remainder=getattr(params, 'drop_remainder', True))
-  return prefetch(dataset, params)
+  if getattr(params, 'tfds_name', ''):
+    dataset = _tfds(params, training, *shard, seed).with_options(_options(params))
+    if getattr(params, 'cache', False):
+      dataset = dataset.cache()
+    if training:
+      dataset = dataset.shuffle(shuffle_buffer_size, seed=seed).repeat()
+    dataset = dataset.batch(batch_size, drop_remainder=getattr(params, 'drop_remainder',
+                                                               True))
+  else:
+    source = (_tfrecords(params, decode_fn, *shard) if params.input_path
+              else _arrays(arrays, *shard))
+    dataset = _batches(source, params, seed, batch_size, training)
+  return _prefetch(dataset, params)
+
+
+def _prefetch(dataset: tf.data.Dataset, params: Any) -> tf.data.Dataset:
+  return dataset.prefetch(getattr(params, 'prefetch_buffer_size', None) or tf.data.AUTOTUNE)
 
 
 def per_replica_batch_size(global_batch_size: int,
                            input_context: Optional[tf.distribute.InputContext]) -> int:
   return (input_context.get_per_replica_batch_size(global_batch_size)
           if input_context else global_batch_size)
-
-
-def example_stream(dataset: tf.data.Dataset, params: Any) -> tf.data.Dataset:
-  """Where examples become the stream training reads: shuffled and repeated.
-
-  The one place for it, used by `read` and by `InputReader`. Evaluation
-  reads one pass in order. Shuffle comes before repeat: each epoch is a
-  full, reshuffled pass.
-  """
-  if not params.is_training:
-    return dataset
-  buffer_size = params.shuffle_buffer_size
-  if not isinstance(buffer_size, int) or buffer_size <= 0:
-    raise ValueError('`shuffle_buffer_size` must be a positive int when '
-                     f'training, got {buffer_size!r}.')
-  return dataset.shuffle(buffer_size, seed=getattr(params, 'seed', None),
-                         reshuffle_each_iteration=True).repeat()
-
-
-def prefetch(dataset: tf.data.Dataset, params: Any) -> tf.data.Dataset:
-  return dataset.prefetch(getattr(params, 'prefetch_buffer_size', None) or tf.data.AUTOTUNE)
 
 
 def _shard_of(params: Any, input_context: Optional[tf.distribute.InputContext]):
@@ -112,32 +105,111 @@ def _shard_of(params: Any, input_context: Optional[tf.distribute.InputContext]):
   return input_context.num_input_pipelines, input_context.input_pipeline_id
 
 
-def file_records(files: Sequence[str], params: Any,
-                 dataset_fn: Callable[..., tf.data.Dataset] = tf.data.TFRecordDataset,
-                 input_context: Optional[tf.distribute.InputContext] = None
-                 ) -> tf.data.Dataset:
-  """This pipeline's share of the records in `files`, read with `dataset_fn`."""
-  num_pipelines, pipeline_id = _shard_of(params, input_context)
-  dataset = tf.data.Dataset.from_tensor_slices(list(files))
+def _batches(source: '_Source', params: Any, seed: Optional[int], batch_size: int,
+             training: bool) -> tf.data.Dataset:
+  """Batches of decoded examples: one pass, or endless epochs when training.
+
+  Training streams epochs each shuffled by its own seed
+  (`input_position.epochs`): raw records are shuffled and skipped before
+  decoding; with `cache`, decoded examples are cached once and shuffled
+  every epoch instead. Arrays are gathered a batch at a time.
+  """
+  buffer = params.shuffle_buffer_size
+  drop = getattr(params, 'drop_remainder', True)
+  deterministic = getattr(params, 'deterministic', None) is not False
+  keys = not source.batched  # Keys give decode_fn its per-example seeds.
+  stored = source.records(None)
+  stored_keyed = input_position.keyed(stored, tf.constant([seed or 0, 1], tf.int64))
+  if getattr(params, 'cache', False):
+    cached = source.decode(stored_keyed, deterministic).cache()
+    if training:
+      cached = input_position.epochs(
+          lambda seeds: cached.shuffle(buffer, seed=seeds[0]), seed=seed,
+          batch_size=batch_size, examples_per_epoch=source.size, keys=False)
+    return cached.with_options(_options(params)).batch(batch_size, drop_remainder=drop)
+  if training:
+    records = input_position.epochs(
+        lambda seeds: source.records(seeds).shuffle(buffer, seed=seeds[0]), seed=seed,
+        batch_size=batch_size, examples_per_epoch=source.size, keys=keys)
+  else:
+    records = stored_keyed if keys else stored
+  records = records.with_options(_options(params))
+  if source.batched:
+    return records.batch(batch_size, drop_remainder=drop).map(
+        lambda batch: source.decode_one(batch, None))
+  return source.decode(records, deterministic).batch(batch_size, drop_remainder=drop)
+
+
+class _Source(NamedTuple):
+  """Raw records of one pipeline's shard, and how they become examples."""
+  records: Callable[[Optional[tf.Tensor]], tf.data.Dataset]  # seeds -> one epoch.
+  decode_one: Callable[[Any, Any], Any]  # (record, input_position key) -> example.
+  size: Optional[int]  # Records an epoch, when known without reading.
+  batched: bool = False  # decode_one takes a batch of records (and no key).
+
+  def decode(self, keyed: tf.data.Dataset, deterministic: bool) -> tf.data.Dataset:
+    """Examples from `(key, record)` pairs."""
+    return keyed.map(lambda key, record: self.decode_one(record, key),
+                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+
+
+def _tfrecords(params: Any, decode_fn, num_pipelines: int, pipeline_id: int) -> _Source:
+  """This pipeline's TFRecords, and `decode_fn` as the way to an example."""
+  if decode_fn is None:
+    raise ValueError('`decode_fn` is required to read `input_path` '
+                     f'{params.input_path!r}.')
+  records = _file_records(match_files(params.input_path), params, num_pipelines,
+                          pipeline_id)
+  return _Source(records, _decoder(decode_fn), None)
+
+
+def _file_records(files: Sequence[str], params: Any, num_pipelines: int, pipeline_id: int,
+                  dataset_fn: Callable[..., tf.data.Dataset] = tf.data.TFRecordDataset
+                  ) -> Callable[[Optional[tf.Tensor]], tf.data.Dataset]:
+  """seeds -> one epoch of this pipeline's records: files in stored order, or shuffled by seeds."""
   shard_files = len(files) >= num_pipelines
-  if shard_files and num_pipelines > 1:
+  if shard_files:
     # Each pipeline reads only its own files: no wasted reads, and shards
     # are disjoint because every worker lists the same sorted files.
-    dataset = dataset.shard(num_pipelines, pipeline_id)
-  if params.is_training:
-    # After sharding, so workers need no common seed to stay disjoint.
-    dataset = dataset.shuffle(len(files), seed=getattr(params, 'seed', None))
-  dataset = dataset.interleave(
-      dataset_fn,
-      cycle_length=(getattr(params, 'cycle_length', None)
-                    or min(len(files), _MAX_CYCLE_LENGTH)),
-      block_length=getattr(params, 'block_length', 1),
-      num_parallel_calls=tf.data.AUTOTUNE)
-  if not shard_files:
-    # Too few files to give each pipeline one: every pipeline reads them
-    # all and keeps every num_pipelines-th example.
-    dataset = dataset.shard(num_pipelines, pipeline_id)
-  return dataset
+    files = files[pipeline_id::num_pipelines]
+  deterministic = getattr(params, 'deterministic', None) is not False
+
+  def records(seeds):
+    names = tf.constant(files)
+    if seeds is not None:
+      names = tf.gather(names, tf.random.experimental.stateless_shuffle(
+          tf.range(len(files)), seeds))
+    dataset = tf.data.Dataset.from_tensor_slices(names).interleave(
+        dataset_fn,
+        cycle_length=(getattr(params, 'cycle_length', None)
+                      or min(len(files), _MAX_CYCLE_LENGTH)),
+        block_length=getattr(params, 'block_length', 1),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    if not shard_files:
+      # Too few files to give each pipeline one: every pipeline reads them
+      # all and keeps every num_pipelines-th example (the same file order
+      # on every worker, as the seeds are the same).
+      dataset = dataset.shard(num_pipelines, pipeline_id)
+    return dataset
+  return records
+
+
+def _decoder(decode_fn):
+  """(record, key) -> decode_fn's example, given the example's seed if it takes one."""
+  if 'seed' in inspect.signature(decode_fn).parameters:
+    return lambda record, key: decode_fn(record, seed=input_position.example_seed(key))
+  return lambda record, key: decode_fn(record)
+
+
+def _arrays(arrays: Any, num_pipelines: int, pipeline_id: int) -> _Source:
+  """Records are indices into this pipeline's rows of `arrays` (every num_pipelines-th)."""
+  if arrays is None:
+    raise ValueError('`input_path` is empty, so `arrays` must be given.')
+  rows = tf.nest.map_structure(lambda a: tf.constant(a[pipeline_id::num_pipelines]), arrays)
+  size = int(tf.nest.flatten(rows)[0].shape[0])
+  return _Source(lambda seeds: tf.data.Dataset.range(size),
+                 lambda indices, key: tf.nest.map_structure(
+                     lambda t: tf.gather(t, indices), rows), size, batched=True)
 
 
 def _options(params: Any) -> tf.data.Options:
@@ -159,23 +231,21 @@ def _options(params: Any) -> tf.data.Options:
   return options
 
 
-def _tfds(params: Any, input_context: Optional[tf.distribute.InputContext]
-          ) -> tf.data.Dataset:
+def _tfds(params: Any, training: bool, num_pipelines: int, pipeline_id: int,
+          seed: Optional[int]) -> tf.data.Dataset:
   """This pipeline's shard of a TFDS split, read as TFM's InputReader reads it."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  num_pipelines, pipeline_id = _shard_of(params, input_context)
   interleave = {'interleave_block_length': getattr(params, 'block_length', 1)}
   if getattr(params, 'cycle_length', None):
     interleave['interleave_cycle_length'] = params.cycle_length
-  read_config = tfds.ReadConfig(shuffle_seed=getattr(params, 'seed', None), **interleave)
+  read_config = tfds.ReadConfig(shuffle_seed=seed, **interleave)
   skip = getattr(params, 'tfds_skip_decoding_feature', '')
   decoders = {name: tfds.decode.SkipDecoding() for name in skip.split(',') if name}
   dataset = tfds.load(
       params.tfds_name, split=params.tfds_split or 'train',
       data_dir=getattr(params, 'tfds_data_dir', '') or None,
       as_supervised=getattr(params, 'tfds_as_supervised', False),
-      shuffle_files=bool(params.is_training), read_config=read_config,
-      decoders=decoders or None)
+      shuffle_files=training, read_config=read_config, decoders=decoders or None)
   return dataset.shard(num_pipelines, pipeline_id) if num_pipelines > 1 else dataset
 
 
@@ -191,8 +261,15 @@ class InputReader:
   constructor, `read(input_context)` and the stage methods a subclass calls
   (`_read_data_source`, `_decode_and_parse_dataset`,
   `_maybe_apply_data_service`) keep TFM's names and order: records ->
-  decode -> [cache] -> shuffle/repeat (`example_stream`) -> combine ->
-  sample -> parse -> filter -> batch -> postprocess -> prefetch.
+  [shuffle] -> decode -> [combine] -> [sample] -> parse -> [filter] ->
+  [cache -> repeat -> shuffle] -> batch -> postprocess -> prefetch.
+
+  Training on files whose stages keep one example per record (no combine,
+  sample, filter, cache or custom batching) reads `read`'s positional stream:
+  each epoch's files and records are shuffled by (seed, epoch), so a
+  checkpoint holds the input as a count of examples (`input_position`).
+  Otherwise records repeat and shuffle as in TFM, and the trainer saves the
+  input's iterator or, when it cannot, says so once and restarts it.
   """
 
   def __init__(self, params: Any,
@@ -234,6 +311,7 @@ class InputReader:
     self._filter_fn = filter_fn
     self._transform_and_batch_fn = transform_and_batch_fn
     self._postprocess_fn = postprocess_fn
+    self._records_shuffled = False  # True while `read` decodes its positional stream.
 
   def get_files(self, input_path: Any) -> Union[None, List[str], Dict[str, List[str]]]:
     """The files of `input_path`; a dict of file lists for a dict of sources."""
@@ -245,24 +323,44 @@ class InputReader:
 
   def _read_data_source(self, matched_files, dataset_fn,
                         input_context: Optional[tf.distribute.InputContext] = None):
-    """Raw records: one dataset, or a dict of them for a dict of sources."""
+    """Raw records, endless when training: one dataset, or a dict for a dict of sources."""
+    shard = _shard_of(self._params, input_context)
     if self._params.tfds_name:
-      return _tfds(self._params, input_context)
-    if isinstance(matched_files, dict):
-      return {name: file_records(files, self._params, dataset_fn, input_context)
+      dataset = _tfds(self._params, self._is_training, *shard, self._seed)
+    elif isinstance(matched_files, dict):
+      return {name: self._read_data_source(files, dataset_fn, input_context)
               for name, files in matched_files.items()}
-    return file_records(matched_files, self._params, dataset_fn, input_context)
+    else:
+      dataset = _file_records(matched_files, self._params, *shard, dataset_fn)(None)
+    return dataset.repeat() if self._is_training and not self._cache else dataset
+
+  def _positional(self) -> bool:
+    """Whether training can read the positional stream (see the class doc)."""
+    one_per_record = not any((self._combine_fn, self._sample_fn, self._filter_fn,
+                              self._transform_and_batch_fn, self._cache))
+    own_source = type(self)._read_data_source is InputReader._read_data_source
+    return (self._is_training and one_per_record and own_source
+            and isinstance(self._matched_files, list))
+
+  def _positional_records(self, input_context) -> tf.data.Dataset:
+    records = _file_records(self._matched_files, self._params,
+                            *_shard_of(self._params, input_context), self._dataset_fn)
+    buffer = self._params.shuffle_buffer_size
+    return input_position.epochs(
+        lambda seeds: records(seeds).shuffle(buffer, seed=seeds[0]), seed=self._seed,
+        batch_size=per_replica_batch_size(self._global_batch_size, input_context), keys=False)
 
   def _decode_and_parse_dataset(self, dataset, batch_size: int,
                                 input_context: Optional[tf.distribute.InputContext] = None
                                 ) -> tf.data.Dataset:
-    """Decoded, shuffled and repeated (when training), combined, parsed and batched."""
+    """Shuffled (when training) and decoded, combined, parsed, filtered and batched."""
 
-    def examples(records):
-      records = _maybe_map(records, self._decoder_fn)
-      return example_stream(records.cache() if self._cache else records, self._params)
+    def shuffle_and_decode(records):
+      if self._is_training and not self._cache and not self._records_shuffled:
+        records = records.shuffle(self._params.shuffle_buffer_size, seed=self._seed)
+      return _maybe_map(records, self._decoder_fn)
 
-    dataset = tf.nest.map_structure(examples, dataset)
+    dataset = tf.nest.map_structure(shuffle_and_decode, dataset)
     if tf.nest.is_nested(dataset):
       dataset = self._combine_fn(dataset)
     if self._sample_fn is not None:
@@ -270,6 +368,10 @@ class InputReader:
     dataset = _maybe_map(dataset, self._parser_fn)
     if self._filter_fn is not None:
       dataset = dataset.filter(self._filter_fn)
+    if self._cache:
+      dataset = dataset.cache()
+      if self._is_training:
+        dataset = dataset.repeat().shuffle(self._params.shuffle_buffer_size, seed=self._seed)
     if self._transform_and_batch_fn is not None:
       return self._transform_and_batch_fn(dataset, input_context)
     return dataset.batch(per_replica_batch_size(batch_size, input_context),
@@ -285,8 +387,15 @@ class InputReader:
   def read(self, input_context: Optional[tf.distribute.InputContext] = None,
            dataset: Optional[tf.data.Dataset] = None) -> tf.data.Dataset:
     """The batched, prefetched dataset; `dataset` replaces the raw records if given."""
-    if dataset is None:
+    self._records_shuffled = dataset is None and self._positional()
+    if self._records_shuffled:
+      dataset = self._positional_records(input_context)
+    elif dataset is None:
       dataset = self._read_data_source(self._matched_files, self._dataset_fn, input_context)
-    dataset = self._decode_and_parse_dataset(dataset, self._global_batch_size, input_context)
+    try:
+      dataset = self._decode_and_parse_dataset(dataset, self._global_batch_size,
+                                               input_context)
+    finally:
+      self._records_shuffled = False
     dataset = _maybe_map(dataset, self._postprocess_fn)
-    return prefetch(dataset.with_options(_options(self._params)), self._params)
+    return _prefetch(dataset.with_options(_options(self._params)), self._params)

@@ -59,8 +59,9 @@ class OrbitExperimentRunner:
 
   Restarting the same run in the same model_dir resumes from the latest
   checkpoint: global step, weights, optimizer slots and the schedule's
-  position all continue, and on one host so do the input's position and
-  the random layers' state (`Trainer.resume_checkpoint`): with `runtime.seed`
+  position all continue, and so do the input's position (on every worker,
+  see `resumable_input`) and the random layers' state
+  (`Trainer.resume_checkpoint`): with `runtime.seed`
   set, a killed and rerun run ends with the uninterrupted run's weights, bit
   for bit. Training holds `model_dir/.lock` (`model_dir_lock`), so a second
   training process on the same model_dir is refused; SIGTERM and Ctrl-C save
