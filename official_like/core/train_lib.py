@@ -34,18 +34,6 @@ from official_like.core.train_utils import maybe_create_best_ckpt_exporter
 from official_like.modeling.hyperparams import ConfigError
 
 
-def _reached(checkpoint_path: str, train_steps: int) -> bool:
-  """Whether the checkpoint's global step is at `train_steps`.
-
-  False when it holds none: a model-only checkpoint that a user (or TFM's own
-  tests) left in model_dir is not a finished run.
-  """
-  try:
-    return train_utils.read_global_step_from_checkpoint(checkpoint_path) >= train_steps
-  except ValueError:
-    return False
-
-
 class _FinishedRunCheckpointManager(tf.train.CheckpointManager):
   """Restores a finished run's latest checkpoint without warnings about its optimizer.
 
@@ -235,7 +223,7 @@ class OrbitExperimentRunner:
     t = self._params.trainer
     manager_cls = tf.train.CheckpointManager
     latest = self._chief and tf.train.latest_checkpoint(self._model_dir)
-    if latest and _reached(latest, t.train_steps):
+    if latest and train_utils.read_global_step_from_checkpoint(latest) >= t.train_steps:
       manager_cls = _FinishedRunCheckpointManager
     return manager_cls(
         checkpoint, directory=self._write_dir,
