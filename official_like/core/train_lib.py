@@ -223,16 +223,23 @@ class OrbitExperimentRunner:
         init_fn = lambda: checkpoint.restore(latest)
         last_step = train_utils.read_global_step_from_checkpoint(latest)
     t = self._params.trainer
-    manager_cls = tf.train.CheckpointManager
-    latest = self._chief and tf.train.latest_checkpoint(self._model_dir)
-    if latest and train_utils.read_global_step_from_checkpoint(latest) >= t.train_steps:
-      manager_cls = _FinishedRunCheckpointManager
+    manager_cls = (_FinishedRunCheckpointManager if self._chief and self._finished()
+                   else tf.train.CheckpointManager)
     return manager_cls(
         checkpoint, directory=self._write_dir,
         max_to_keep=t.max_to_keep if self._chief else 1,
         step_counter=self._trainer.global_step,
         checkpoint_interval=t.checkpoint_interval, init_fn=init_fn,
         last_checkpoint_step=last_step)
+
+  def _finished(self) -> bool:
+    """Whether model_dir's latest checkpoint is at train_steps or past it."""
+    latest = tf.train.latest_checkpoint(self._model_dir)
+    try:
+      return bool(latest) and (train_utils.read_global_step_from_checkpoint(latest)
+                               >= self._params.trainer.train_steps)
+    except ValueError:  # A checkpoint without a global step (not a run's).
+      return False
 
   def _build_controller(self, trainer, evaluator, save_summary: bool = True,
                         train_actions=None, eval_actions=None,
