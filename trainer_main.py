@@ -21,6 +21,7 @@ import experiments  # pylint: disable=unused-import  (the bundled experiments' c
 from official_like.common import cli_logging
 from official_like.common import flags as tfm_flags
 from official_like.common import gin_bindings
+from official_like.common import tfm_redirect
 from official_like.core import exp_factory
 from official_like.core import experiment_parser
 from official_like.core import model_dir_checks
@@ -66,7 +67,12 @@ def parse_flags(argv):
 
 
 def import_user_modules() -> None:
-  """`--import` entries: dotted module names or paths to .py files."""
+  """`--import` entries: dotted module names or paths to .py files.
+
+  TFM's zoo and TFM-based user code import `official.core`; the redirect
+  makes that our core, so what they register is what this binary sees.
+  """
+  tfm_redirect.install()
   for entry in FLAGS['import'].value:
     try:
       if entry.endswith('.py'):
