@@ -232,3 +232,61 @@ def test_nothing_checked_is_changed_by_validate():
   before = params.as_dict()
   params.validate()
   assert params.as_dict() == before
+
+
+# TFM's model zoo relies on what TFM's configs accept; the checks that catch typos stay.
+
+def test_none_means_unset_in_any_field_as_in_tfm():
+  """The zoo sets `is_training=None` and `input_size=[None, None, 3]` in typed fields."""
+
+  @dataclasses.dataclass
+  class ZooData(cfg.DataConfig):
+    input_size: list[int] = dataclasses.field(default_factory=lambda: [None, None, 3])
+    max_predictions_per_seq: int = None
+
+  data = ZooData(is_training=None)
+  assert (data.input_size, data.is_training, data.max_predictions_per_seq) == (
+      [None, None, 3], None, None)
+  data.override({'input_size': [224, None, 3]})
+  assert data.input_size == [224, None, 3]
+  with pytest.raises(ConfigError, match=r"^input_size\[1\]: expected int, got str 'x'$"):
+    data.override({'input_size': [1, 'x', 3]})  # Wrong types are still caught.
+  with pytest.raises(ConfigError, match='unknown key'):
+    data.override({'input_sise': [1, 2, 3]})
+
+
+def test_a_required_trainer_value_set_to_null_is_refused_by_validate():
+  params = cfg.ExperimentConfig(trainer=cfg.TrainerConfig(train_steps=10))
+  params.override({'trainer': {'train_steps': None}})
+  with pytest.raises(ConfigError, match='^trainer.train_steps: must be set, got null$'):
+    params.validate()
+
+
+def test_post_init_chains_to_the_base_as_in_tfm():
+  seen = []
+
+  @dataclasses.dataclass
+  class Checked(cfg.DataConfig):
+    pad: bool = True
+
+    def __post_init__(self, *args, **kwargs):
+      seen.append(self.pad)
+      super().__post_init__(*args, **kwargs)
+
+  Checked(pad=False)
+  assert seen == [False]
+
+
+def test_model_parallelism_is_tfms():
+  runtime = cfg.RuntimeConfig()
+  assert runtime.model_parallelism() == tfm_cfg.RuntimeConfig().model_parallelism()
+
+
+def test_an_experiment_without_optimizer_validates_as_in_tfm():
+  """The zoo validates export/eval configs that choose no optimizer; training needs one."""
+  params = cfg.ExperimentConfig(trainer=cfg.TrainerConfig(train_steps=10))
+  params.validate()
+  tfm_cfg.ExperimentConfig(trainer=tfm_cfg.TrainerConfig(train_steps=10)).validate()
+  from official_like.core import experiment_parser  # pylint: disable=g-import-not-at-top
+  with pytest.raises(ConfigError, match='^trainer.optimizer_config.optimizer.type: must be set'):
+    experiment_parser.check_trainable(params)

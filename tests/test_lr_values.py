@@ -60,7 +60,7 @@ def test_every_built_in_schedule_has_a_twin():
 def test_numpy_values_equal_the_schedule(kind, warmup):
   c = config(kind, warmup)
   steps = np.arange(0, 200)
-  schedule = OptimizerFactory(c).build_learning_rate()
+  schedule = OptimizerFactory(c).build_schedule()
   expected = schedule(tf.constant(steps, tf.int64)).numpy()
   got = lr_values.rates(c, steps)
   finite = np.isfinite(expected)

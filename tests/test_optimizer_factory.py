@@ -391,17 +391,22 @@ def test_learning_rate_matches_tfm_factory(case, warmup):
             'learning_rate': {'type': lr_type, lr_type: settings}}
   if WARMUPS[warmup] is not None:
     params['warmup'] = WARMUPS[warmup]
-  ours = optimization.OptimizerFactory(
-      optimization.OptimizationConfig(params)).build_learning_rate()
+  factory = optimization.OptimizerFactory(optimization.OptimizationConfig(params))
+  ours = factory.build_schedule()
   theirs = tfm_optimization.OptimizerFactory(
       tfm_optimization.OptimizationConfig(params)).build_learning_rate()
   assert isinstance(ours, tf_keras.optimizers.schedules.LearningRateSchedule)
   if lr_type == 'constant' and warmup == 'none':
-    assert theirs == 0.3  # TFM hands back the bare float
+    assert theirs == 0.3  # TFM hands back the bare float; so does build_learning_rate().
+    assert factory.build_learning_rate() == 0.3
+    assert isinstance(factory.build_learning_rate(), float)
     expected = np.full(len(LR_STEPS), theirs, np.float32)
   else:
     expected = np.array([float(theirs(tf.constant(s, tf.int64)))
                          for s in LR_STEPS], np.float32)
+    np.testing.assert_array_equal(
+        [float(factory.build_learning_rate()(tf.constant(s, tf.int64))) for s in LR_STEPS],
+        expected)
   got = np.array([float(ours(tf.constant(s, tf.int64))) for s in LR_STEPS],
                  np.float32)
   np.testing.assert_array_equal(got, expected)

@@ -224,12 +224,31 @@ def test_init_checkpoint_loads_weights_before_training(tmp_path, monkeypatch,
              for a, b in zip(model.get_weights(), source_weights))
 
 
-def test_init_checkpoint_directory_without_checkpoint_is_an_error(tmp_path):
+def test_init_checkpoint_directory_without_checkpoint_is_skipped_as_in_tfm(tmp_path, caplog):
   params = digits_params()
   params.override({'task': {'init_checkpoint': str(tmp_path)}})
   task = digits.DigitsClassificationTask(params.task)
-  with pytest.raises(ConfigError, match='task.init_checkpoint: no checkpoint'):
-    task.initialize(task.build_model())
+  model = task.build_model()
+  initial = [w.copy() for w in model.get_weights()]
+  with caplog.at_level('WARNING'):
+    task.initialize(model)
+  assert f"task.init_checkpoint: no checkpoint in directory '{tmp_path}' yet" in caplog.text
+  for now, before in zip(model.get_weights(), initial, strict=True):
+    np.testing.assert_array_equal(now, before)
+
+
+def test_init_checkpoint_restores_the_models_checkpoint_items(tmp_path, source_run):
+  """TFM's encoders warm-start through `checkpoint_items` (e.g. {'encoder': ...})."""
+  source_dir, source_weights = source_run
+  params = digits_params()
+  params.override({'task': {'init_checkpoint': str(source_dir)}})
+  task = digits.DigitsClassificationTask(params.task)
+  model = task.build_model()
+  holder = tf_keras.Sequential([model])  # The model is reached only through the items.
+  holder.checkpoint_items = {'model': model}
+  task.initialize(holder)
+  for loaded, expected in zip(model.get_weights(), source_weights, strict=True):
+    np.testing.assert_array_equal(loaded, expected)
 
 
 def test_init_checkpoint_of_another_model_fails_before_writing(tmp_path, source_run):
@@ -425,3 +444,18 @@ def test_factory_must_return_an_experiment_config(exp_registry):
   exp_factory.register_config_factory('core_test_not_a_config')(lambda: {'a': 1})
   with pytest.raises(TypeError, match='returned dict, not a Config'):
     exp_factory.get_exp_config('core_test_not_a_config')
+
+
+def test_a_task_without_build_model_can_exist_but_cannot_train(tmp_path):
+  """As in TFM, only build_inputs is abstract (TFM's multitask code relies on it)."""
+
+  class InputsOnly(base_task.Task):
+    def build_inputs(self, params, input_context=None):
+      return tf.data.Dataset.range(4)
+
+  params = digits_params(train_steps=2)
+  task = InputsOnly(params.task)
+  assert task.build_model() is None
+  with pytest.raises(TypeError, match=r'^InputsOnly.build_model\(\) returned None'):
+    run(task, params, tmp_path)
+  assert not (tmp_path / 'params.yaml').exists()

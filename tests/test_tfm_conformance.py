@@ -45,11 +45,7 @@ REWRITES = (
     (re.compile(r'\bofficial\.'), 'official_like.'),
 )
 
-_CONSTANT = ('`constant` builds a ConstantLearningRate schedule, not a float, so every '
-             'type has lr(step); get_config() shows the schedule')
 WAIVED = {
-    **{f'optimizer_factory_test.py::OptimizerFactoryTest::test_{kind}{i}': _CONSTANT
-       for kind in ('optimizers', 'new_optimizers') for i in range(7)},
     'base_config_test.py::BaseConfigTest::test_replace':
         'a field declared DumpConfig1 keeps its type: storing a DumpConfig2 there is '
         'refused',

@@ -9,6 +9,7 @@ that names the setting to fix, because a wrong flag should not cost a stack
 trace from deep inside the runtime or a hung job.
 """
 
+import contextlib
 import json
 import os
 import socket
@@ -224,3 +225,8 @@ def remove_worker_dir(model_dir, strategy):
   path = write_dir(model_dir, strategy)
   if path != model_dir and tf.io.gfile.exists(path):
     tf.io.gfile.rmtree(path)
+
+
+def get_strategy_scope(strategy):
+  """`strategy.scope()`, or a scope that does nothing when `strategy` is None (TFM's helper)."""
+  return strategy.scope() if strategy else contextlib.nullcontext()

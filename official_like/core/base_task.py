@@ -78,8 +78,12 @@ class Task(tf.Module, metaclass=abc.ABCMeta):
   def initialize(self, model: tf_keras.Model) -> None:
     """Loads `init_checkpoint` (when set) into the model before training starts.
 
-    A checkpoint that is missing or does not fit the model is a ConfigError
-    naming `task.init_checkpoint`, not a restore traceback.
+    What is restored is `model.checkpoint_items` when the model has them (TFM's
+    BERT encoders warm-start that way), else the model. A directory that
+    holds no checkpoint yet is skipped with a warning, as TFM does (a zoo
+    config may name a directory a pretraining run fills later). A checkpoint
+    that does not fit the model is a ConfigError naming
+    `task.init_checkpoint`, not a restore traceback.
     """
     path = self._task_config.init_checkpoint
     if not path:
@@ -87,19 +91,26 @@ class Task(tf.Module, metaclass=abc.ABCMeta):
     if tf.io.gfile.isdir(path):
       path = tf.train.latest_checkpoint(path)
       if path is None:
-        raise ConfigError(('task', 'init_checkpoint'), 'no checkpoint in directory '
-                          f'{self._task_config.init_checkpoint!r}')
+        logging.warning('task.init_checkpoint: no checkpoint in directory %r yet; '
+                        'the model starts from its initial weights',
+                        self._task_config.init_checkpoint)
+        return
+    items = getattr(model, 'checkpoint_items', None) or {'model': model}
     try:
-      status = tf.train.Checkpoint(model=model).read(path)
+      status = tf.train.Checkpoint(**items).read(path)
       status.expect_partial().assert_existing_objects_matched()
     except (ValueError, AssertionError, tf.errors.OpError) as e:
       raise ConfigError(('task', 'init_checkpoint'), f'{path!r} does not fit the model: '
                         f'{str(e).strip().splitlines()[0]}') from None
     logging.info('Initialized model from %s', path)
 
-  @abc.abstractmethod
   def build_model(self) -> tf_keras.Model:
-    """The model to train; called under the distribution strategy's scope."""
+    """The model to train; called under the distribution strategy's scope.
+
+    Not abstract, as in TFM: a task that only serves inputs (TFM's multitask
+    code builds such) needs none. The runner refuses a task that returns None.
+    """
+    return None
 
   @abc.abstractmethod
   def build_inputs(self, params: cfg.DataConfig,

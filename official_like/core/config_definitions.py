@@ -119,6 +119,11 @@ class RuntimeConfig(Config):
       'use_tpu_mp_strategy': 'TPU model parallelism',
   }
 
+  def model_parallelism(self) -> Dict[str, int]:
+    """TFM's keyword arguments of `get_distribution_strategy` for TPU model parallelism."""
+    return {'num_cores_per_replica': self.num_cores_per_replica,
+            'default_shard_dim': self.default_shard_dim}
+
   def validate(self):
     super().validate()
     checks.not_supported(self, self.UNSUPPORTED)
@@ -176,6 +181,7 @@ class TrainerConfig(Config):
     for key in ('train_steps', 'steps_per_loop', 'summary_interval',
                 'checkpoint_interval', 'validation_interval', 'max_to_keep',
                 'loss_upper_bound'):
+      checks.required(key, getattr(self, key))
       checks.positive(key, getattr(self, key))
     if self.summary_interval % self.steps_per_loop:
       raise ConfigError(('summary_interval',), f'must be a multiple of '

@@ -91,6 +91,14 @@ class ExperimentParser:
     return params
 
 
+def check_trainable(params: cfg.ExperimentConfig) -> None:
+  """Raises unless the optimizer and the schedule are chosen (validate() allows drafts)."""
+  config = getattr(getattr(params, 'trainer', None), 'optimizer_config', None)
+  if isinstance(config, OptimizationConfig):
+    with under('trainer', 'optimizer_config'):
+      config.check_complete()
+
+
 def resolve_learning_rate(params: cfg.ExperimentConfig) -> List[str]:
   """Resolves `trainer.optimizer_config` for this run, in place; returns the changes.
 
@@ -123,6 +131,8 @@ def parse_configuration(flags_obj, lock_return: bool = True,
   """
   params = ExperimentParser(flags_obj).parse()
   params.validate()
+  if 'train' in (_flag(flags_obj, 'mode') or ''):
+    check_trainable(params)
   resolve_learning_rate(params)
   if lock_return:
     params.lock()

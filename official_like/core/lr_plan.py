@@ -71,7 +71,7 @@ def planned_curve(config: OptimizationConfig, train_steps: int,
   collectives of a multi-worker run.
   """
   steps = lr_values.planned_steps(config, train_steps, budget=budget)
-  values = evaluate(OptimizerFactory(config).build_learning_rate(), steps)
+  values = evaluate(OptimizerFactory(config).build_schedule(), steps)
   return Curve(config, train_steps, steps, values)
 
 

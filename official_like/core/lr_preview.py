@@ -155,7 +155,7 @@ def run(params: cfg.ExperimentConfig, model_dir: str) -> Dict[str, str]:
   curve = lr_plan.planned_curve(config, train_steps, budget=BUDGET)
   lr_lint.warn(params, curve)
   points = key_points(config, train_steps)
-  exact = lr_plan.evaluate(OptimizerFactory(config).build_learning_rate(),
+  exact = lr_plan.evaluate(OptimizerFactory(config).build_schedule(),
                            [s for s, _ in points])
   os.makedirs(model_dir, exist_ok=True)
   paths = {'png': os.path.join(model_dir, PNG), 'csv': os.path.join(model_dir, CSV)}

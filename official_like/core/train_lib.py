@@ -96,6 +96,7 @@ class OrbitExperimentRunner:
     train_utils.check_batch_sizes(params, self.strategy.num_replicas_in_sync,
                                   training, evaluating)
     if training:
+      experiment_parser.check_trainable(params)
       seeding.check_seed_for_determinism(params.runtime)
     self._chief = self.strategy.extended.should_checkpoint
     self._lock = model_dir_lock.ModelDirLock(model_dir) if (

@@ -164,6 +164,9 @@ def create_trainer(params: cfg.ExperimentConfig, task: base_task.Task, train: bo
   """
   with seeding.seeded(getattr(params.runtime, 'seed', None)):
     model = task.build_model()
+    if model is None:
+      raise TypeError(f'{type(task).__name__}.build_model() returned None: a task that '
+                      'trains must build its model')
     optimizer = create_optimizer(task, params)
     return trainer_cls(params, task, model=model, optimizer=optimizer, train=train,
                        evaluate=evaluate, checkpoint_exporter=checkpoint_exporter)

@@ -84,6 +84,10 @@ class Config(metaclass=_ConfigMeta):
       if name not in cls.__dict__:
         setattr(cls, name, Config.__dict__[name])
 
+  def __post_init__(self, *args, **kwargs):
+    """Nothing to do; here so a subclass's `__post_init__` may call super(), as in TFM."""
+    del args, kwargs
+
   @classmethod
   def field_types(cls) -> Dict[str, Any]:
     """Maps each field name (declared or registered at run time) to its type."""

@@ -29,6 +29,12 @@ def in_range(key: str, value, low, high=INF, low_open=False, high_open=True) -> 
   raise ConfigError((key,), f'must be in {left}{low}, {high}{right}, got {value}')
 
 
+def required(key: str, value) -> None:
+  """Refuses None where a value is needed (any field accepts None, as in TFM)."""
+  if value is None:
+    raise ConfigError((key,), 'must be set, got null')
+
+
 def positive(key: str, value) -> None:
   in_range(key, value, 0, low_open=True)
 

@@ -7,6 +7,7 @@ included) is stored as a deep copy, and keys are added only through
 they name the full key path.
 """
 import copy
+import re
 from typing import Any, Iterable, Optional
 
 import yaml
@@ -136,3 +137,44 @@ def override_params_dict(params: Any, dict_or_string_or_yaml_file: Any,
                       f'{type(dict_or_string_or_yaml_file).__name__}')
   params.override(params_parser.parse(dict_or_string_or_yaml_file), is_strict)
   return params
+
+
+_CSV_ITEM = re.compile(r'^(?P<name>[A-Za-z][\w.]*)(?P<index>\[\d+\])?\s*=\s*(?P<value>.*)$', re.S)
+
+
+def nested_csv_str_to_json_str(csv_str: str) -> str:
+  """TFM's `a=1,b.c=2,d[1]=5,d[0]=4` -> `{a : 1, b : {c : 2}, d : [4, 5]}` (YAML flow text).
+
+  Values are copied as written (quoted strings, numbers, flat lists);
+  `name[i]=number` items gather into a list that must have every index;
+  `gs://` paths are quoted. Plain keys come first, then nested sections,
+  then lists, each in the order first seen.
+
+  Raises:
+    ValueError: an item that is not `key=value`, a nested list, or a list
+      with a missing index.
+  """
+  if not csv_str:
+    return ''
+  plain, nested, arrays = [], {}, {}
+  for item in params_parser.split_top_level(csv_str, 'csv string'):
+    match = _CSV_ITEM.match(item)
+    if not match or '[' in match['value'][1:]:
+      raise ValueError(f'malformed item {item!r} in the CSV string {csv_str!r} (nested '
+                       'lists are not supported)')
+    name, index, value = match['name'], match['index'], match['value'].strip()
+    head, _, rest = name.partition('.')
+    if rest:
+      nested.setdefault(head, []).append(f'{rest}{index or ""}={value}')
+    elif index:
+      arrays.setdefault(name, {})[int(index[1:-1])] = float(value) if '.' in value else int(value)
+    else:
+      plain.append(f"{name} : '{value}'" if value.startswith('gs://') else f'{name} : {value}')
+  entries = plain + [f'{key} : {nested_csv_str_to_json_str(",".join(items))}'
+                     for key, items in nested.items()]
+  for name, values in arrays.items():
+    if sorted(values) != list(range(len(values))):
+      raise ValueError(f'{name}: indices {sorted(values)} leave gaps; give every index '
+                       f'from 0 to {max(values)}')
+    entries.append(f'{name} : {[values[i] for i in range(len(values))]}')
+  return '{' + ', '.join(entries) + '}'

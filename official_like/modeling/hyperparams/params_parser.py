@@ -54,7 +54,7 @@ def parse(text: Any, source: str = 'params_override') -> Dict[str, Any]:
 def parse_key_values(text: str, source: str = 'params_override') -> Dict[str, Any]:
   """Parses `a.b=1,c.d=[1,2],e='x,y'` into a nested dict."""
   result: Dict[str, Any] = {}
-  for item in _split_top_level(text, source):
+  for item in split_top_level(text, source):
     if '=' not in item:
       raise ConfigError((), f"{source}: expected 'key=value', got {item!r}")
     key, raw = item.split('=', 1)
@@ -85,7 +85,7 @@ def _scalar(raw: str, source: str, key: str) -> Any:
   return yaml_loader.load(raw, f'{source} value of {key!r}') if raw else None
 
 
-def _split_top_level(text: str, source: str) -> List[str]:
+def split_top_level(text: str, source: str) -> List[str]:
   """Splits on commas that are outside brackets and quotes."""
   items, depth, quote, start = [], 0, None, 0
   for i, ch in enumerate(text):

@@ -5,6 +5,10 @@ a list is accepted where a tuple is declared (YAML has no tuples), a mapping
 builds a nested config, and nothing else changes type silently. One exception
 is documented: a float field accepts a float-literal string (see
 `yaml_loader.is_float_literal`), because YAML 1.1 reads `1e-3` as a string.
+`None` (YAML's null) means "unset" in every field, as in TFM: TFM's model zoo
+declares `is_training: bool = True` or `input_size: List[int]` and stores
+None there (`[None, None, 3]`); `validate()` refuses it where a value is
+required.
 
 As in TFM, `Tuple[X]` means "a tuple of X of any length", like
 `Tuple[X, ...]`; only `Tuple[X, Y, ...]` with two or more item types fixes
@@ -61,7 +65,7 @@ def _mismatch(value, hint, path) -> ConfigTypeError:
 
 def coerce(value: Any, hint: Any, path: Sequence[str]) -> Any:
   """Returns `value` as `hint` declares it, or raises ConfigTypeError at `path`."""
-  if hint is Any or hint is None or isinstance(hint, typing.TypeVar):
+  if value is None or hint is Any or hint is None or isinstance(hint, typing.TypeVar):
     return value
   origin, args = typing.get_origin(hint), typing.get_args(hint)
   if origin in (typing.Union, types.UnionType):
@@ -84,10 +88,6 @@ def coerce(value: Any, hint: Any, path: Sequence[str]) -> Any:
 
 
 def _coerce_union(value, args, hint, path):
-  if value is None:
-    if type(None) in args:
-      return None
-    raise _mismatch(value, hint, path)
   candidates = [a for a in args if a is not type(None)]
   # An exact isinstance match wins, so Union[str, float] keeps a str a str.
   for arg in candidates:
@@ -129,8 +129,6 @@ def _coerce_sequence(value, origin, args, hint, path):
 
 def _coerce_class(value, cls, path):
   if is_config_class(cls):
-    if value is None:  # An absent section, as TFM allows (e.g. no train_data).
-      return None
     if isinstance(value, cls):
       return copy.deepcopy(value)
     if isinstance(value, collections.abc.Mapping):

@@ -1,10 +1,11 @@
 """`OptimizerFactory`: an `OptimizationConfig` in, a schedule and an optimizer out.
 
 The config is validated when the factory is made, so every mistake is
-reported before TensorFlow builds anything. `build_learning_rate()` always
-returns a Keras `LearningRateSchedule` (TFM returns a bare float for
-`constant`); the value is the same and `lr(step)` then works for every type,
-which the trainer relies on to log the learning rate.
+reported before TensorFlow builds anything. `build_learning_rate()` returns
+what TFM's returns: a Keras `LearningRateSchedule`, or for `constant` the bare
+float (TFM code compares the optimizer's `get_config()` and treats the rate as
+a number). `build_schedule()` is always a schedule, so official_like's LR tools
+(plan, preview, lint) can write `lr(step)` for every type.
 
 TFM's module-level names live here too: the tables `LEGACY_OPTIMIZERS_CLS`,
 `NEW_OPTIMIZERS_CLS`, `SHARED_OPTIMIZERS`, `LR_CLS`, `WARMUP_CLS` and
@@ -40,6 +41,7 @@ class OptimizerFactory:
       raise TypeError('OptimizerFactory expects an OptimizationConfig, got '
                       f'{type(config).__name__}; build one with '
                       'OptimizationConfig({...})')
+    config.check_complete()
     config.validate()
     _refuse_unresolved(config)
     self._config = config
@@ -51,12 +53,21 @@ class OptimizerFactory:
     self._warmup_config = config.warmup.get()
     self._ema_config = config.ema
 
-  def build_learning_rate(self) -> tf_keras.optimizers.schedules.LearningRateSchedule:
+  def build_learning_rate(self) -> Union[tf_keras.optimizers.schedules.LearningRateSchedule,
+                                          float]:
+    """TFM's result: `build_schedule()`, except the bare float for `constant`."""
+    if self._lr_type != 'constant':
+      return self.build_schedule()
+    return self._with_warmup(self._lr_config.learning_rate)
+
+  def build_schedule(self) -> tf_keras.optimizers.schedules.LearningRateSchedule:
     """The schedule, with the warmup (if any) replacing its first warmup_steps."""
-    lr = LR_CLS[self._lr_type](**self._lr_config.as_dict())
-    if self._warmup_config is not None:
-      lr = WARMUP_CLS[self._warmup_type](lr, **self._warmup_config.as_dict())
-    return lr
+    return self._with_warmup(LR_CLS[self._lr_type](**self._lr_config.as_dict()))
+
+  def _with_warmup(self, lr):
+    if self._warmup_config is None:
+      return lr
+    return WARMUP_CLS[self._warmup_type](lr, **self._warmup_config.as_dict())
 
   @gin.configurable(module='official_like.OptimizerFactory')
   def build_optimizer(

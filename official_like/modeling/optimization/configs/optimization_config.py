@@ -151,10 +151,15 @@ class OptimizationConfig(Config):
         with under(name):
           part.validate()
 
-  def validate(self):
+  def check_complete(self):
+    """Raises unless both an optimizer and a schedule are chosen.
+
+    What building an optimizer needs: the factory and a training run call
+    it. `validate()` accepts a config without them, as TFM's does (TFM's
+    model zoo validates experiment configs that only export or evaluate).
+    """
     for name in ('optimizer', 'learning_rate'):
       oneof = getattr(self, name)
       if oneof.type is None:
         raise ConfigError((name, 'type'), 'must be set; '
                           f"{suggestion('', oneof.options(), 'types')}")
-    super().validate()
