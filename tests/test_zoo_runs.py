@@ -51,9 +51,22 @@ def learning_rates(model_dir):
   return event_files.scalars(os.path.join(model_dir, 'train'))['learning_rate']
 
 
-def assert_ran_on_our_core(model_dir, tfm_dir):
-  assert os.path.isdir(os.path.join(model_dir, OUR_CORE_ONLY))
-  assert not os.path.exists(os.path.join(tfm_dir, OUR_CORE_ONLY))
+def train_in_two_runs(command, model_dir):
+  """Runs `command(train_steps)` to step HALF, then again to STEPS, both in `model_dir`."""
+  for steps in (HALF, STEPS):
+    proc = zoo_runs.run(command(steps))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert tf.train.latest_checkpoint(model_dir).endswith(f'ckpt-{steps}')
+
+
+def assert_resumed_on_our_core_with_tfms_rates(ours, tfm):
+  assert os.path.isdir(os.path.join(ours, OUR_CORE_ONLY))
+  assert not os.path.exists(os.path.join(tfm, OUR_CORE_ONLY))
+  assert list(learning_rates(tfm)) == list(range(1, STEPS + 1))
+  assert learning_rates(ours) == learning_rates(tfm)
+  # The second run continued from step HALF: its events start right after.
+  first_steps = [first for first, _ in event_files.read_events(os.path.join(ours, 'train'))]
+  assert first_steps == [1, HALF + 1]
 
 
 @pytest.mark.slow
@@ -62,45 +75,29 @@ def test_tfm_binary_on_our_core_logs_tfms_learning_rate_and_resumes(experiment, 
                                                                     tfm_runs, tmp_path):
   binary = zoo_runs.EXPERIMENTS[experiment][0]
   ours = str(tmp_path / 'ours')
-  for steps in (HALF, STEPS):
-    proc = zoo_runs.run(['-m', 'official_like.common.run_tfm', binary,
-                         *zoo_runs.flags(experiment, data, ours, steps)])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert tf.train.latest_checkpoint(ours).endswith(f'ckpt-{steps}')
-  tfm = tfm_runs(experiment)
-  assert_ran_on_our_core(ours, tfm)
-  assert list(learning_rates(tfm)) == list(range(1, STEPS + 1))
-  assert learning_rates(ours) == learning_rates(tfm)
-  # The second invocation continued from step HALF: its events start right after.
-  first_steps = [first for first, _ in event_files.read_events(os.path.join(ours, 'train'))]
-  assert first_steps == [1, HALF + 1]
+  train_in_two_runs(lambda steps: ['-m', 'official_like.common.run_tfm', binary,
+                                   *zoo_runs.flags(experiment, data, ours, steps)], ours)
+  assert_resumed_on_our_core_with_tfms_rates(ours, tfm_runs(experiment))
 
 
 def trainer_main(experiment, *args):
-  return zoo_runs.run(['trainer_main.py', f'--import={zoo_runs.EXPERIMENTS[experiment][1]}',
-                       *args])
+  return ['trainer_main.py', f'--import={zoo_runs.EXPERIMENTS[experiment][1]}', *args]
 
 
 @pytest.mark.slow
 def test_trainer_main_trains_a_zoo_experiment_on_our_core_and_resumes(data, tfm_runs, tmp_path):
   ours = str(tmp_path / 'ours')
-  for steps in (HALF, STEPS):
-    proc = trainer_main('resnet_imagenet', *zoo_runs.flags('resnet_imagenet', data, ours, steps))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert tf.train.latest_checkpoint(ours).endswith(f'ckpt-{steps}')
-  tfm = tfm_runs('resnet_imagenet')
-  assert_ran_on_our_core(ours, tfm)
-  assert learning_rates(ours) == learning_rates(tfm)
-  first_steps = [first for first, _ in event_files.read_events(os.path.join(ours, 'train'))]
-  assert first_steps == [1, HALF + 1]
+  train_in_two_runs(lambda steps: trainer_main(
+      'resnet_imagenet', *zoo_runs.flags('resnet_imagenet', data, ours, steps)), ours)
+  assert_resumed_on_our_core_with_tfms_rates(ours, tfm_runs('resnet_imagenet'))
 
 
 @pytest.mark.slow
 def test_trainer_main_previews_a_zoo_experiments_learning_rate(data, tfm_runs, tmp_path):
   model_dir = str(tmp_path / 'preview')
-  proc = trainer_main('resnet_imagenet',
-                      *zoo_runs.flags('resnet_imagenet', data, model_dir, STEPS),
-                      '--mode=lr_preview')
+  proc = zoo_runs.run(trainer_main(
+      'resnet_imagenet', *zoo_runs.flags('resnet_imagenet', data, model_dir, STEPS),
+      '--mode=lr_preview'))
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert 'Stepwise with linear warmup; optimizer sgd, 8 steps, global batch 8' in proc.stdout
   assert sorted(os.listdir(model_dir)) == ['lr_schedule.csv', 'lr_schedule.png']
@@ -119,8 +116,9 @@ def test_trainer_main_previews_a_zoo_experiments_learning_rate(data, tfm_runs, t
 ])
 def test_trainer_main_refuses_a_zoo_override_typo_in_one_line(override, error, tmp_path):
   model_dir = str(tmp_path / 'model')
-  proc = trainer_main('resnet_imagenet', '--experiment=resnet_imagenet', '--mode=train',
-                      f'--model_dir={model_dir}', f'--params_override={override}')
+  proc = zoo_runs.run(trainer_main('resnet_imagenet', '--experiment=resnet_imagenet',
+                                   '--mode=train', f'--model_dir={model_dir}',
+                                   f'--params_override={override}'))
   assert proc.returncode == 2
   [line] = our_stderr_lines(proc.stderr)
   assert line.startswith(f'trainer_main.py: error: {error}')

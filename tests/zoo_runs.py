@@ -63,6 +63,21 @@ EXPERIMENTS = {
                   'task.model.head.num_convs=1',
                   'task.train_data.global_batch_size=4,task.validation_data.global_batch_size=4'
                   ])),
+    'bert/sentence_prediction': (
+        'official.nlp.train', 'official.nlp.configs.finetuning_experiments', 'sentence_prediction',
+        ','.join([_RUNTIME, _TRAINER,
+                  'trainer.optimizer_config.learning_rate.polynomial.decay_steps=8',
+                  'trainer.optimizer_config.learning_rate.polynomial.initial_learning_rate=0.001',
+                  'trainer.optimizer_config.warmup.polynomial.warmup_steps=3',
+                  'task.model.num_classes=2',
+                  'task.model.encoder.bert.num_layers=1,task.model.encoder.bert.hidden_size=16',
+                  'task.model.encoder.bert.num_attention_heads=2',
+                  'task.model.encoder.bert.intermediate_size=32',
+                  'task.model.encoder.bert.vocab_size=100',
+                  'task.model.encoder.bert.max_position_embeddings=16',
+                  'task.train_data.seq_length=16,task.validation_data.seq_length=16',
+                  'task.train_data.global_batch_size=8,task.validation_data.global_batch_size=8'
+                  ])),
 }
 
 
