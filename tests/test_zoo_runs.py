@@ -11,6 +11,7 @@ on TFRecords written here) runs three ways, each in its own process:
 The learning rate each run logs to `model_dir/train` must equal TFM's, bit
 for bit, at every step.
 """
+import concurrent.futures
 import os
 
 import numpy as np
@@ -33,18 +34,24 @@ def fixture_data(tmp_path_factory):
 
 @pytest.fixture(name='tfm_runs', scope='module')
 def fixture_tfm_runs(data, tmp_path_factory):
-  """experiment -> model_dir of TFM's binary on TFM's core, run on first use."""
-  done = {}
+  """experiment -> a future of TFM's binary on TFM's core (its model_dir).
 
-  def get(experiment):
-    if experiment not in done:
-      model_dir = str(tmp_path_factory.mktemp('tfm'))
-      proc = zoo_runs.run(['-m', zoo_runs.EXPERIMENTS[experiment][0],
-                           *zoo_runs.flags(experiment, data, model_dir, STEPS)])
-      assert proc.returncode == 0, proc.stderr[-3000:]
-      done[experiment] = model_dir
-    return done[experiment]
-  return get
+  Started on first use, so it runs while the test runs ours (two cores).
+  """
+  started = {}
+
+  def run(experiment, model_dir):
+    proc = zoo_runs.run(['-m', zoo_runs.EXPERIMENTS[experiment][0],
+                         *zoo_runs.flags(experiment, data, model_dir, STEPS)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return model_dir
+
+  with concurrent.futures.ThreadPoolExecutor() as pool:
+    def start(experiment):
+      if experiment not in started:
+        started[experiment] = pool.submit(run, experiment, str(tmp_path_factory.mktemp('tfm')))
+      return started[experiment]
+    yield start
 
 
 def learning_rates(model_dir):
@@ -73,11 +80,12 @@ def assert_resumed_on_our_core_with_tfms_rates(ours, tfm):
 @pytest.mark.parametrize('experiment', list(zoo_runs.EXPERIMENTS))
 def test_tfm_binary_on_our_core_logs_tfms_learning_rate_and_resumes(experiment, data,
                                                                     tfm_runs, tmp_path):
+  tfm = tfm_runs(experiment)
   binary = zoo_runs.EXPERIMENTS[experiment][0]
   ours = str(tmp_path / 'ours')
   train_in_two_runs(lambda steps: ['-m', 'official_like.common.run_tfm', binary,
                                    *zoo_runs.flags(experiment, data, ours, steps)], ours)
-  assert_resumed_on_our_core_with_tfms_rates(ours, tfm_runs(experiment))
+  assert_resumed_on_our_core_with_tfms_rates(ours, tfm.result())
 
 
 def trainer_main(experiment, *args):
@@ -86,10 +94,11 @@ def trainer_main(experiment, *args):
 
 @pytest.mark.slow
 def test_trainer_main_trains_a_zoo_experiment_on_our_core_and_resumes(data, tfm_runs, tmp_path):
+  tfm = tfm_runs('resnet_imagenet')
   ours = str(tmp_path / 'ours')
   train_in_two_runs(lambda steps: trainer_main(
       'resnet_imagenet', *zoo_runs.flags('resnet_imagenet', data, ours, steps)), ours)
-  assert_resumed_on_our_core_with_tfms_rates(ours, tfm_runs('resnet_imagenet'))
+  assert_resumed_on_our_core_with_tfms_rates(ours, tfm.result())
 
 
 @pytest.mark.slow
@@ -103,7 +112,7 @@ def test_trainer_main_previews_a_zoo_experiments_learning_rate(data, tfm_runs, t
   assert sorted(os.listdir(model_dir)) == ['lr_schedule.csv', 'lr_schedule.png']
   rows = np.loadtxt(os.path.join(model_dir, 'lr_schedule.csv'), delimiter=',', skiprows=1)
   planned = {int(step): np.float32(value) for step, value in rows}
-  logged = learning_rates(tfm_runs('resnet_imagenet'))
+  logged = learning_rates(tfm_runs('resnet_imagenet').result())
   assert {step: planned[step] for step in logged} == {
       step: np.float32(value) for step, value in logged.items()}
 
