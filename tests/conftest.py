@@ -60,12 +60,13 @@ def fixture_trainers(monkeypatch):
 
 
 def pytest_terminal_summary(terminalreporter):
-  """Prints the TFM conformance waivers whenever that suite ran."""
-  module = sys.modules.get('test_tfm_conformance')
-  if module is not None and module.COUNTS:
+  """Prints the outcomes and waivers of TFM's own tests whenever a suite of them ran."""
+  module = sys.modules.get('tfm_suite')
+  if module is not None and module.SUITES:
     terminalreporter.section('TFM conformance')
-    for line in module.summary_lines():
-      terminalreporter.write_line(line)
+    for suite in module.SUITES:
+      for line in suite.summary_lines():
+        terminalreporter.write_line(line)
 
 
 _EXIT_STATUS = []

@@ -203,3 +203,37 @@ def test_cache_serves_later_epochs_without_the_files(shards, tmp_path):
   for _ in range(3 * epoch):  # Would fail re-opening the files without cache.
     x, _ = next(batches)
   assert x.shape == (32, 8, 8, 1)
+
+
+# TFM's InputReader class (TFM's zoo builds and subclasses it) runs the same pipeline.
+
+def _tfm_params(**overrides):
+  from official_like.core import config_definitions as cfg  # pylint: disable=g-import-not-at-top
+  return cfg.DataConfig(**{**dict(global_batch_size=32, seed=7, shuffle_buffer_size=200),
+                           **overrides})
+
+
+@pytest.mark.parametrize('is_training', [False, True])
+def test_tfm_input_reader_class_reads_what_read_reads(shards, is_training):
+  params = _tfm_params(input_path=shards[8]['train'], is_training=is_training)
+  from_class = input_reader.InputReader(params, decoder_fn=DECODE).read()
+  from_read = input_reader.read(params, decode_fn=DECODE)
+  limit = 3000 if is_training else None  # Past one epoch of 1437 when training.
+  assert _examples(from_class, limit) == _examples(from_read, limit)
+
+
+def test_tfm_input_reader_stages_run_in_tfms_order(shards):
+  """decode -> parse -> filter -> batch -> postprocess, each a user function."""
+  params = _tfm_params(input_path=shards[1]['validation'], is_training=False,
+                       drop_remainder=False)
+  reader = input_reader.InputReader(
+      params, decoder_fn=DECODE, parser_fn=lambda x, y: (x, y * 10),
+      filter_fn=lambda x, y: y < 50, postprocess_fn=lambda x, y: (x, y + 1))
+  labels = [int(v) for _, y in reader.read().as_numpy_iterator() for v in y]
+  expected = [int(y) * 10 + 1 for y in _arrays('validation')[1] if y * 10 < 50]
+  assert labels == expected
+
+
+def test_tfm_input_reader_refuses_tfds_without_split():
+  with pytest.raises(ValueError, match="tfds_name is 'mnist', but tfds_split is not set"):
+    input_reader.InputReader(_tfm_params(tfds_name='mnist'))

@@ -3,7 +3,7 @@
 At test time the test files listed in `TFM_TESTS` (and the fixtures they
 import) are copied from the installed `official` package into a temporary
 directory, their imports are pointed at `official_like`, and they run in one
-pytest subprocess. Every TFM test must pass, unless it is listed below:
+pytest subprocess (`tfm_suite`). Every TFM test must pass, unless it is listed below:
 `WAIVED` where official_like is deliberately different (one line each on
 why), `OUT_OF_SCOPE` for TFM internals a lean core leaves out. A listed test
 that starts passing is an error too, so the lists stay true. Nothing of
@@ -11,15 +11,11 @@ TFM's is kept in this repository.
 """
 import os
 import re
-import subprocess
-import sys
-import xml.etree.ElementTree as ElementTree
+import time
 
 import pytest
+import tfm_suite
 
-import official
-
-OFFICIAL = os.path.dirname(official.__file__)
 TFM_TESTS = (
     'modeling/hyperparams/base_config_test.py',
     'modeling/hyperparams/oneof_test.py',
@@ -60,21 +56,8 @@ OUT_OF_SCOPE = {
 }
 
 
-COUNTS = {}  # outcome -> number of TFM tests, for the summary (conftest.py).
-
-
-def summary_lines():
-  """The waiver list and the outcome counts, printed at the end of `make test`."""
-  lines = [f"TFM's own tests against official_like: "
-           + ', '.join(f'{n} {outcome}' for outcome, n in sorted(COUNTS.items()))]
-  for title, table in (('waived (deliberately different)', WAIVED),
-                       ('out of scope', OUT_OF_SCOPE)):
-    lines.append(f'{title}:')
-    for why in sorted(set(table.values())):
-      tests = sorted(test for test, reason in table.items() if reason == why)
-      lines.append(f"  {', '.join(tests)}")
-      lines.append(f'    -> {why}')
-  return lines
+SUITE = tfm_suite.Suite("TFM's own core tests against official_like", (
+    ('waived (deliberately different)', WAIVED), ('out of scope', OUT_OF_SCOPE)))
 
 
 def _rewrite(text: str) -> str:
@@ -87,46 +70,17 @@ def _rewrite(text: str) -> str:
 def fixture_tfm_results(tmp_path_factory):
   """{'file.py::Class::test': 'passed'|'failed'|'skipped'} for every TFM test."""
   work = tmp_path_factory.mktemp('tfm_tests')
-  for path in TFM_TESTS:
-    with open(os.path.join(OFFICIAL, path), encoding='utf-8') as f:
-      (work / os.path.basename(path)).write_text(_rewrite(f.read()))
+  tfm_suite.copy_tests(work, TFM_TESTS, _rewrite)
   for path, module in FIXTURES.items():
-    with open(os.path.join(OFFICIAL, path), encoding='utf-8') as f:
+    with open(os.path.join(tfm_suite.OFFICIAL, path), encoding='utf-8') as f:
       (work / f'{module}.py').write_text(_rewrite(f.read()))
-  # TF's strategy combinations read absl flags; pytest's own argv is not theirs.
-  (work / 'conftest.py').write_text('from absl import flags\nflags.FLAGS.mark_as_parsed()\n')
-  report = work / 'report.xml'
-  proc = subprocess.run(
-      [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', f'--junitxml={report}',
-       '--rootdir', str(work), str(work)],
-      cwd=work, capture_output=True, text=True, timeout=900, check=False,
-      env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3'})
-  assert report.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
-  results = {}
-  for case in ElementTree.parse(report).iter('testcase'):
-    module, _, cls = case.get('classname').rpartition('.')
-    outcome = 'passed'
-    for child in case:
-      if child.tag in ('failure', 'error'):
-        outcome = 'failed'
-      elif child.tag == 'skipped' and outcome == 'passed':
-        outcome = 'skipped'
-    key = f"{module.rpartition('.')[2] or cls}.py::{cls}::{case.get('name')}"
-    if not module:  # A collection error is reported against the file.
-      key = f'{cls}.py::{case.get("name")}'
-    results[key] = outcome
-  for outcome in results.values():
-    COUNTS[outcome] = COUNTS.get(outcome, 0) + 1
+  (work / 'conftest.py').write_text(tfm_suite.PARSE_FLAGS)
+  start = time.monotonic()
+  results = tfm_suite.run_pytest(work, [os.path.basename(p) for p in TFM_TESTS], timeout=900)
+  tfm_suite.record(SUITE, results, time.monotonic() - start)
   return results
 
 
 @pytest.mark.parametrize('path', TFM_TESTS, ids=os.path.basename)
 def test_tfm_tests_pass(tfm_results, path):
-  name = os.path.basename(path)
-  mine = {k: v for k, v in tfm_results.items() if k.startswith(name + '::')}
-  assert mine, f'no test of {name} ran; results: {sorted(tfm_results)[:5]}'
-  listed = {**WAIVED, **OUT_OF_SCOPE}
-  unexpected = sorted(k for k, v in mine.items() if v == 'failed' and k not in listed)
-  stale = sorted(k for k in listed if k.startswith(name + '::') and mine.get(k) != 'failed')
-  assert not unexpected, f'TFM tests failing against official_like: {unexpected}'
-  assert not stale, f'waived or out-of-scope tests that no longer fail (or no longer exist): {stale}'
+  tfm_suite.check_file(SUITE, tfm_results, path)

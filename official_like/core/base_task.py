@@ -57,12 +57,18 @@ class Task(tf.Module, metaclass=abc.ABCMeta):
 
   @classmethod
   def create_optimizer(cls, optimizer_config: OptimizationConfig,
-                       runtime_config: Optional[cfg.RuntimeConfig] = None):
+                       runtime_config: Optional[cfg.RuntimeConfig] = None,
+                       dp_config: Optional[Any] = None):
     """Schedule and optimizer from the factory, loss-scaled for float16.
 
     The config it was built from is remembered (see `built_from`), so a run
     can record what a Task that edits its optimizer config really used.
+    `dp_config` is TFM's differential-privacy config, which official_like
+    does not implement: anything but None is refused.
     """
+    if dp_config is not None:
+      raise ConfigError(('task', 'differential_privacy_config'),
+                        'differential privacy is not supported by official_like')
     factory = OptimizerFactory(optimizer_config)
     optimizer = factory.build_optimizer(factory.build_learning_rate())
     _BUILT_FROM[optimizer] = optimizer_config
