@@ -23,6 +23,7 @@ from official_like.common import flags as tfm_flags
 from official_like.common import gin_bindings
 from official_like.common import gin_static
 from official_like.common import tf_quiet
+from official_like.common import tfm_redirect
 from official_like.core import exp_factory
 from official_like.core import experiment_parser
 from official_like.core import model_dir_checks
@@ -110,7 +111,12 @@ def parse_flags(argv):
 
 
 def import_user_modules() -> None:
-  """`--import` entries: dotted module names or paths to .py files."""
+  """`--import` entries: dotted module names or paths to .py files.
+
+  TFM's zoo and TFM-based user code import `official.core`; the redirect
+  makes that our core, so what they register is what this binary sees.
+  """
+  tfm_redirect.install()
   for entry in FLAGS['import'].value:
     user_modules.import_user_module(entry, '--import')
 
