@@ -122,9 +122,8 @@ SUITE = tfm_suite.Suite("TFM's model-zoo tests on official_like's core", (
 def fixture_zoo_results(tmp_path_factory):
   """{'file.py::Class::test': outcome} for every zoo test, the files spread over SHARDS runs."""
   work = tmp_path_factory.mktemp('tfm_zoo')
-  tfm_suite.copy_tests(work, ZOO_TESTS)
+  names = tfm_suite.copy_tests(work, ZOO_TESTS)
   (work / 'conftest.py').write_text(CONFTEST)
-  names = [path.rpartition('/')[2] for path in ZOO_TESTS]
   start = time.monotonic()
   with concurrent.futures.ThreadPoolExecutor(SHARDS) as pool:
     runs = [pool.submit(tfm_suite.run_pytest, work, names[i::SHARDS], 2400, f'_{i}')
@@ -135,6 +134,6 @@ def fixture_zoo_results(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('path', ZOO_TESTS, ids=lambda path: path.rpartition('/')[2])
-def test_tfm_zoo_tests_pass(zoo_results, path):
-  tfm_suite.check_file(SUITE, zoo_results, path)
+@pytest.mark.parametrize('name', [tfm_suite.local_name(path, ZOO_TESTS) for path in ZOO_TESTS])
+def test_tfm_zoo_tests_pass(zoo_results, name):
+  tfm_suite.check_file(SUITE, zoo_results, name)
