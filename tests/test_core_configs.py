@@ -151,7 +151,6 @@ def test_valid_experiment_validates():
     (dict(summary_interval=25),
      'trainer.summary_interval: must be a multiple of steps_per_loop (10), '
      'got 25'),
-    (dict(train_steps=0), 'trainer.train_steps: must be > 0, got 0'),
     (dict(train_steps=-3), 'trainer.train_steps: must be > 0, got -3'),
     (dict(steps_per_loop=0), 'trainer.steps_per_loop: must be > 0, got 0'),
     (dict(validation_steps=0),
@@ -282,11 +281,14 @@ def test_model_parallelism_is_tfms():
   assert runtime.model_parallelism() == tfm_cfg.RuntimeConfig().model_parallelism()
 
 
-def test_an_experiment_without_optimizer_validates_as_in_tfm():
-  """The zoo validates export/eval configs that choose no optimizer; training needs one."""
-  params = cfg.ExperimentConfig(trainer=cfg.TrainerConfig(train_steps=10))
-  params.validate()
-  tfm_cfg.ExperimentConfig(trainer=tfm_cfg.TrainerConfig(train_steps=10)).validate()
+def test_an_experiment_without_optimizer_or_steps_validates_as_in_tfm():
+  """The zoo validates configs that leave them to the user; training needs them."""
   from official_like.core import experiment_parser  # pylint: disable=g-import-not-at-top
+  params = cfg.ExperimentConfig()
+  params.validate()
+  tfm_cfg.ExperimentConfig().validate()
+  with pytest.raises(ConfigError, match='^trainer.train_steps: must be > 0, got 0$'):
+    experiment_parser.check_trainable(params)
+  params.trainer.train_steps = 10
   with pytest.raises(ConfigError, match='^trainer.optimizer_config.optimizer.type: must be set'):
     experiment_parser.check_trainable(params)

@@ -120,8 +120,9 @@ def test_assignment_merges_a_mapping_but_atomically():
 
 def test_restrictions():
   Tree(restrictions=['leaf.a < c', 'c != None']).validate()
-  with pytest.raises(RestrictionError, match=r"'leaf.a >= c' does not hold: "
-                     r'leaf.a = 1, c = 2'):
+  with pytest.raises(RestrictionError, match=r"^Found inconsistency between key "
+                     r"`leaf.a` and key `c`: restriction 'leaf.a >= c' does not hold: "
+                     r'leaf.a = 1, c = 2$'):
     Tree(restrictions=['leaf.a >= c']).validate()
   with pytest.raises(RestrictionError, match="the key 'leaf.z' does not exist"):
     Tree(restrictions=['leaf.z == 1']).validate()

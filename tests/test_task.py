@@ -459,3 +459,13 @@ def test_a_task_without_build_model_can_exist_but_cannot_train(tmp_path):
   with pytest.raises(TypeError, match=r'^InputsOnly.build_model\(\) returned None'):
     run(task, params, tmp_path)
   assert not (tmp_path / 'params.yaml').exists()
+
+
+def test_create_optimizer_takes_tfms_dp_config_but_refuses_one():
+  """TFM's multitask code passes dp_config=None; differential privacy is not implemented."""
+  config = digits_params().trainer.optimizer_config
+  optimizer = base_task.Task.create_optimizer(config, dp_config=None)
+  assert optimizer.learning_rate is not None
+  with pytest.raises(ConfigError, match='^task.differential_privacy_config: differential '
+                     'privacy is not supported'):
+    base_task.Task.create_optimizer(config, dp_config={'clipping_norm': 1.0})

@@ -70,17 +70,17 @@ def _rewrite(text: str) -> str:
 def fixture_tfm_results(tmp_path_factory):
   """{'file.py::Class::test': 'passed'|'failed'|'skipped'} for every TFM test."""
   work = tmp_path_factory.mktemp('tfm_tests')
-  tfm_suite.copy_tests(work, TFM_TESTS, _rewrite)
+  names = tfm_suite.copy_tests(work, TFM_TESTS, _rewrite)
   for path, module in FIXTURES.items():
     with open(os.path.join(tfm_suite.OFFICIAL, path), encoding='utf-8') as f:
       (work / f'{module}.py').write_text(_rewrite(f.read()))
   (work / 'conftest.py').write_text(tfm_suite.PARSE_FLAGS)
   start = time.monotonic()
-  results = tfm_suite.run_pytest(work, [os.path.basename(p) for p in TFM_TESTS], timeout=900)
+  results = tfm_suite.run_pytest(work, names, timeout=900)
   tfm_suite.record(SUITE, results, time.monotonic() - start)
   return results
 
 
 @pytest.mark.parametrize('path', TFM_TESTS, ids=os.path.basename)
 def test_tfm_tests_pass(tfm_results, path):
-  tfm_suite.check_file(SUITE, tfm_results, path)
+  tfm_suite.check_file(SUITE, tfm_results, tfm_suite.local_name(path, TFM_TESTS))

@@ -54,11 +54,26 @@ class Suite:
 SUITES: List[Suite] = []  # The suites that ran in this session, for conftest.py.
 
 
-def copy_tests(work, paths: Sequence[str], transform: Callable[[str], str] = str) -> None:
-  """Copies `official/<path>` for each path into `work` (by base name), through `transform`."""
-  for path in paths:
+def local_name(path: str, paths: Sequence[str]) -> str:
+  """The file name `path` is copied to: its base name, prefixed by its folder when two share it.
+
+  (TFM has `vision/configs/image_classification_test.py` and
+  `vision/serving/image_classification_test.py`; pytest cannot import both
+  under one name.)
+  """
+  folder, _, base = path.rpartition('/')
+  if sum(p.rpartition('/')[2] == base for p in paths) > 1:
+    return f"{folder.rpartition('/')[2]}_{base}"
+  return base
+
+
+def copy_tests(work, paths: Sequence[str], transform: Callable[[str], str] = str) -> List[str]:
+  """Copies `official/<path>` for each path into `work` through `transform`; returns the names."""
+  names = [local_name(path, paths) for path in paths]
+  for path, name in zip(paths, names):
     with open(os.path.join(OFFICIAL, path), encoding='utf-8') as f:
-      (work / os.path.basename(path)).write_text(transform(f.read()))
+      (work / name).write_text(transform(f.read()))
+  return names
 
 
 def run_pytest(work, files: Sequence[str], timeout: int, tag: str = '') -> Dict[str, str]:
@@ -103,9 +118,8 @@ def record(suite: Suite, results: Dict[str, str], seconds: float) -> None:
   SUITES.append(suite)
 
 
-def check_file(suite: Suite, results: Dict[str, str], path: str) -> None:
-  """Every test of `path` passed or is listed; every listed test of it still fails."""
-  name = os.path.basename(path)
+def check_file(suite: Suite, results: Dict[str, str], name: str) -> None:
+  """Every test of file `name` passed or is listed; every listed test of it still fails."""
   mine = {k: v for k, v in results.items() if k.startswith(name + '::')}
   assert mine, f'no test of {name} ran; results: {sorted(results)[:5]}'
   listed = suite.listed()

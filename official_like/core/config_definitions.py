@@ -178,9 +178,11 @@ class TrainerConfig(Config):
 
   def validate(self):
     super().validate()
-    for key in ('train_steps', 'steps_per_loop', 'summary_interval',
-                'checkpoint_interval', 'validation_interval', 'max_to_keep',
-                'loss_upper_bound'):
+    checks.required('train_steps', self.train_steps)
+    if self.train_steps != 0:  # TFM's default 0 is "not set yet"; training requires > 0.
+      checks.positive('train_steps', self.train_steps)
+    for key in ('steps_per_loop', 'summary_interval', 'checkpoint_interval',
+                'validation_interval', 'max_to_keep', 'loss_upper_bound'):
       checks.required(key, getattr(self, key))
       checks.positive(key, getattr(self, key))
     if self.summary_interval % self.steps_per_loop:

@@ -14,6 +14,7 @@ from absl import logging
 
 from official_like.core import config_definitions as cfg
 from official_like.core import exp_factory
+from official_like.modeling.hyperparams import checks
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams import params_parser
 from official_like.modeling.hyperparams.errors import under
@@ -92,8 +93,15 @@ class ExperimentParser:
 
 
 def check_trainable(params: cfg.ExperimentConfig) -> None:
-  """Raises unless the optimizer and the schedule are chosen (validate() allows drafts)."""
-  config = getattr(getattr(params, 'trainer', None), 'optimizer_config', None)
+  """Raises unless train_steps, the optimizer and the schedule are set.
+
+  `validate()` accepts a config without them, as TFM's does: TFM's model zoo
+  validates experiment configs that leave them to the user.
+  """
+  trainer = getattr(params, 'trainer', None)
+  with under('trainer'):
+    checks.positive('train_steps', getattr(trainer, 'train_steps', 1))
+  config = getattr(trainer, 'optimizer_config', None)
   if isinstance(config, OptimizationConfig):
     with under('trainer', 'optimizer_config'):
       config.check_complete()

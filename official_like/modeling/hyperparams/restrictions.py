@@ -3,7 +3,8 @@
 `Config(restrictions=['e.a < c', 'f == 1'])` lets a config state simple
 consistency rules without a `validate` override. Each side is a dotted key
 of the config or a number (or `None`); the relations are ==, !=, <, <=, >, >=.
-A broken rule names the rule and both values, so the user sees why.
+A broken rule names the rule and both values, so the user sees why (after
+TFM's own words, "Found inconsistency between key ...").
 """
 import re
 from typing import Any, Iterable, Mapping, Tuple
@@ -37,8 +38,9 @@ def check(restrictions: Iterable[str], values: Mapping[str, Any]) -> None:
     except TypeError as e:
       raise ConfigError((), f'restriction {rule!r}: cannot compare {left} = '
                         f'{a!r} with {right} = {b!r}') from e
-    if not ok:
-      raise RestrictionError((), f'restriction {rule!r} does not hold: '
+    if not ok:  # TFM's opening words, which TFM's model-zoo tests match.
+      raise RestrictionError((), f'Found inconsistency between key `{left}` and key '
+                             f'`{right}`: restriction {rule!r} does not hold: '
                              f'{left} = {a!r}, {right} = {b!r}')
 
 
