@@ -94,7 +94,7 @@ def write_data(directory: str) -> Dict[str, str]:
 
 
 def flags(experiment: str, data: Dict[str, str], model_dir: str, train_steps: int,
-          augment: bool = False, extra_overrides: str = '') -> List[str]:
+          augment: bool = True, extra_overrides: str = '') -> List[str]:
   """The flags of a `--mode=train` run of `experiment` for `train_steps` steps."""
   _, _, kind, overrides = EXPERIMENTS[experiment]
   overrides = ','.join(filter(None, [
