@@ -12,8 +12,8 @@ zoo uses (export, SavedModel checkpoints, Example builders, params_dict).
 
 Every test that passes on TFM passes here, unless it is listed:
 `FAILS_ON_TFM` fail on TFM itself in this environment (no network, NumPy 2),
-`WAIVED` are deliberate differences, `FLAKY` may go either way (on TFM too). Each file ran once on TFM alone to
-establish that baseline (README, "Running TFM's model zoo on official_like").
+`WAIVED` are deliberate differences, `FLAKY` may go either way (on TFM too).
+Each file ran once on TFM itself (no redirect) to establish that baseline.
 """
 import concurrent.futures
 import time
@@ -67,7 +67,9 @@ ZOO_TESTS = (
     'vision/serving/semantic_segmentation_test.py',
     'vision/serving/video_classification_test.py',
 )
-# Subprocesses the files are spread over (2 cores; see README for the timing).
+# Subprocesses the files are spread over: the files are mostly single-threaded Python and
+# graph building, so two keep 2 cores busy (the whole suite took 29 min on 2 cores
+# shared with three other test runs, load average 8-9).
 SHARDS = 2
 CONFTEST = ('from official_like.common import tfm_redirect\n'
             'tfm_redirect.install()\n' + tfm_suite.PARSE_FLAGS)
@@ -85,6 +87,7 @@ FAILS_ON_TFM = {
        for i in range(12)},
     **{f'tf_example_label_map_decoder_test.py::TfExampleDecoderLabelMapTest::'
        f'test_result_shape{i}': _NEWSHAPE for i in range(6)},
+    'serving_video_classification_test.py::VideoClassificationTest::test_export1': _NEWSHAPE,
 }
 FLAKY = {
     'masked_lm_determinism_test.py::MLMTaskTest::test_task_determinism':
