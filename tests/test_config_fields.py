@@ -13,6 +13,7 @@ import os
 import re
 
 import official.core.config_definitions as tfm_cfg
+import orbit
 import pytest
 import tensorflow as tf
 
@@ -177,3 +178,6 @@ def test_private_threads_and_eager_mode_reach_the_trainer():
   fn = base_trainer._with_private_threads(build, 2)  # pylint: disable=protected-access
   assert fn(5, input_context='ctx').options().threading.private_threadpool_size == 2
   assert seen == ['ctx']
+  # Orbit gives the input context (this pipeline's shard) only to a parameter it sees.
+  orbit.utils.make_distributed_dataset(tf.distribute.get_strategy(), fn, 5)
+  assert isinstance(seen[-1], tf.distribute.InputContext)

@@ -55,12 +55,12 @@ def _with_private_threads(dataset_or_fn, threads: int):
   options.threading.private_threadpool_size = threads
   if isinstance(dataset_or_fn, tf.data.Dataset):
     return dataset_or_fn.with_options(options)
-  takes_context = 'input_context' in inspect.signature(dataset_or_fn).parameters
+  if 'input_context' not in inspect.signature(dataset_or_fn).parameters:
+    return lambda *args, **kwargs: dataset_or_fn(*args, **kwargs).with_options(options)
 
-  def dataset_fn(*args, input_context=None, **kwargs):
-    if takes_context:
-      kwargs['input_context'] = input_context
-    return dataset_or_fn(*args, **kwargs).with_options(options)
+  def dataset_fn(params, input_context=None):
+    # A named positional parameter: Orbit hands `input_context` to no other kind.
+    return dataset_or_fn(params, input_context=input_context).with_options(options)
   return dataset_fn
 
 
