@@ -104,10 +104,16 @@ def main(argv=None) -> None:
   parser.add_argument('--quick', action='store_true',
                       help='300 images of 32 px, 30 steps, 2 repetitions: a smoke run')
   parser.add_argument('--reps', type=int, help='repetitions (default 3, --quick: 2)')
+  parser.add_argument('--steps', type=int,
+                      help='training steps, run in 10 loops (default 150; --quick: 30 in 3)')
   parser.add_argument('--strategy', default='one_device', choices=['one_device', 'off'])
   args = parser.parse_args(argv)
   sizes = dict(QUICK if args.quick else FULL)
   sizes['reps'] = args.reps or sizes['reps']
+  if args.steps:
+    if args.steps < 30 or args.steps % 10:
+      parser.error(f'--steps must be a multiple of 10 and at least 30, got {args.steps}')
+    sizes.update(steps=args.steps, steps_per_loop=args.steps // 10)
   with tempfile.TemporaryDirectory() as data_dir:
     settings = {'input_path': write_data(data_dir, sizes), 'model_id': 18,
                 'strategy': args.strategy, **{key: sizes[key] for key in (
