@@ -9,6 +9,7 @@ import os
 import time
 
 import tensorflow as tf
+import tf_keras
 
 
 def sgd_cosine(peak_learning_rate: float, steps: int, warmup_steps: int) -> dict:
@@ -70,7 +71,6 @@ def timed_saves():
 
 
 def sparse_cross_entropy(labels, logits) -> tf.Tensor:
-  import tf_keras  # pylint: disable=g-import-not-at-top
   return tf.reduce_mean(tf_keras.losses.sparse_categorical_crossentropy(
       labels, logits, from_logits=True))
 
@@ -81,7 +81,6 @@ def raw_loop(model, optimizer, iterator, steps_per_loop: int):
   Returns a function running one loop and reading what a loop reports (mean
   loss, accuracy) before resetting both, as the trainers do.
   """
-  import tf_keras  # pylint: disable=g-import-not-at-top
   loss_mean = tf_keras.metrics.Mean('training_loss')
   accuracy = tf_keras.metrics.SparseCategoricalAccuracy('accuracy')
 
