@@ -27,10 +27,9 @@ import tempfile
 import time
 
 from _child import report
+import _loops
 
 from absl import logging
-import tensorflow as tf
-import tf_keras
 
 import experiments  # noqa: F401 pylint: disable=unused-import  (registers configs)
 from official_like.core import exp_factory
@@ -47,22 +46,12 @@ JOBS = {  # experiment, model override, peak learning rate
 }
 
 
-def optimizer_dict(job: str, steps: int) -> dict:
-  """SGD momentum, cosine decay with linear warmup: one dict for both libraries."""
-  return {
-      'optimizer': {'type': 'sgd', 'sgd': {'momentum': 0.9}},
-      'learning_rate': {'type': 'cosine', 'cosine': {
-          'initial_learning_rate': JOBS[job][2], 'decay_steps': steps}},
-      'warmup': {'type': 'linear', 'linear': {'warmup_steps': WARMUP_STEPS}},
-  }
-
-
 def trainer_dict(job: str, steps: int) -> dict:
   """Trainer settings shared by ours and TFM: one checkpoint, at the end."""
   return {'train_steps': steps, 'steps_per_loop': STEPS_PER_LOOP,
           'summary_interval': STEPS_PER_LOOP, 'checkpoint_interval': steps,
           'max_to_keep': 1, 'best_checkpoint_export_subdir': '',
-          'optimizer_config': optimizer_dict(job, steps)}
+          'optimizer_config': _loops.sgd_cosine(JOBS[job][2], steps, WARMUP_STEPS)}
 
 
 def job_params(job: str, steps: int, strategy: str = 'one_device'):
@@ -86,24 +75,8 @@ def seeded_data(params):
   return seeding.with_data_seed(params.task.train_data, params.runtime.seed)
 
 
-class LoopRecorder:
-  """An Orbit train action: (time.monotonic(), global step, CPU s) after every loop."""
-
-  def __init__(self, global_step=None):
-    self.global_step = global_step
-    self.ends = []
-
-  def __call__(self, output) -> None:
-    del output
-    self.ends.append((time.monotonic(), int(self.global_step.numpy()), time.process_time()))
-
-
 def build_raw(job: str, steps: int):
-  """The limit: model, data and factory optimizer, in a bare tf.function loop.
-
-  Returns a function running one loop of `STEPS_PER_LOOP` steps and reading
-  what a loop reports (mean loss, accuracy) before resetting both.
-  """
+  """The limit: model, data and factory optimizer in `_loops.raw_loop`; returns one loop."""
   from official_like.modeling import optimization  # pylint: disable=g-import-not-at-top
   params = job_params(job, steps)
   task = task_factory.get_task(params.task)
@@ -111,39 +84,11 @@ def build_raw(job: str, steps: int):
   factory = optimization.OptimizerFactory(params.trainer.optimizer_config)
   optimizer = factory.build_optimizer(factory.build_learning_rate())
   iterator = iter(task.build_inputs(seeded_data(params)))
-  loss_mean = tf_keras.metrics.Mean('training_loss')
-  accuracy = tf_keras.metrics.SparseCategoricalAccuracy('accuracy')
-
-  @tf.function
-  def train_loop(iterator, num_steps):
-    for _ in tf.range(num_steps):
-      features, labels = next(iterator)
-      with tf.GradientTape() as tape:
-        logits = model(features, training=True)
-        loss = tf.reduce_mean(tf_keras.losses.sparse_categorical_crossentropy(
-            labels, logits, from_logits=True))
-      grads = tape.gradient(loss, model.trainable_variables)
-      optimizer.apply_gradients(zip(grads, model.trainable_variables))
-      loss_mean.update_state(loss)
-      accuracy.update_state(labels, logits)
-
-  num_steps = tf.constant(STEPS_PER_LOOP)
-
-  def one_loop():
-    train_loop(iterator, num_steps)
-    float(loss_mean.result()), float(accuracy.result())  # pylint: disable=expression-not-assigned
-    loss_mean.reset_states()
-    accuracy.reset_states()
-  return one_loop
+  return _loops.raw_loop(model, optimizer, iterator, STEPS_PER_LOOP)
 
 
 def run_raw(job: str, steps: int) -> list:
-  one_loop = build_raw(job, steps)
-  ends = []
-  for done in range(STEPS_PER_LOOP, steps + 1, STEPS_PER_LOOP):
-    one_loop()
-    ends.append((time.monotonic(), done, time.process_time()))
-  return ends
+  return _loops.run_loops(build_raw(job, steps), steps, STEPS_PER_LOOP)
 
 
 def run_ours(job: str, steps: int, strategy_name: str, model_dir: str) -> list:
@@ -159,20 +104,11 @@ def run_ours(job: str, steps: int, strategy_name: str, model_dir: str) -> list:
       distribution_strategy=runtime.distribution_strategy, num_gpus=runtime.num_gpus)
   with strategy.scope():
     task = task_factory.get_task(params.task, logging_dir=model_dir)
-  recorder = LoopRecorder()
-  original_init = base_trainer.Trainer.__init__
-
-  def init(self, *args, **kwargs):  # The recorder reads the trainer's global step.
-    original_init(self, *args, **kwargs)
-    recorder.global_step = self.global_step
-  base_trainer.Trainer.__init__ = init
   final = {}
-  try:
+  with _loops.recording(base_trainer.Trainer) as recorder:
     train_lib.run_experiment(distribution_strategy=strategy, task=task, mode='train',
                              params=params, model_dir=model_dir,
                              train_actions=[recorder], eval_actions=[final.update])
-  finally:
-    base_trainer.Trainer.__init__ = original_init
   return recorder.ends
 
 
@@ -213,19 +149,10 @@ def run_tfm(job: str, steps: int, strategy_name: str, model_dir: str) -> list:
       distribution_strategy=strategy_name, num_gpus=0)
   with strategy.scope():
     task = TfmDigitsTask(params.task, logging_dir=model_dir)
-  recorder = LoopRecorder()
-  original_init = base_trainer.Trainer.__init__
-
-  def init(self, *args, **kwargs):
-    original_init(self, *args, **kwargs)
-    recorder.global_step = self.global_step
-  base_trainer.Trainer.__init__ = init
-  try:
+  with _loops.recording(base_trainer.Trainer) as recorder:
     train_lib.run_experiment(distribution_strategy=strategy, task=task, mode='train',
                              params=params, model_dir=model_dir,
                              train_actions=[recorder])
-  finally:
-    base_trainer.Trainer.__init__ = original_init
   return recorder.ends
 
 

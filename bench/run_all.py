@@ -1,7 +1,8 @@
 """Prints every benchmark as `ours / TFM` ratios measured side by side in one run.
 
 `make bench` runs it: first the steady-state training table
-(`steady_state.py`, what long runs pay for), then the start-up rows, where a
+(`steady_state.py`, what long runs pay for), then the ImageNet-shaped
+table (`imagenet_shaped.py`: JPEG TFRecords, ResNet-18), then the start-up rows, where a
 ratio below 1.0 means official_like is faster (or smaller). Numbers vary
 with the machine's load; the ratios are what matter.
 
@@ -13,6 +14,7 @@ from and `profile_loop.py`, the tool that breaks a loop down.
 import argparse
 
 import _child
+import imagenet_shaped
 import steady_state
 
 
@@ -53,6 +55,7 @@ def main():
                       help='fewer steps and repetitions, for development')
   args = parser.parse_args()
   steady_state.main(['--quick'] if args.quick else [])
+  imagenet_shaped.main(['--quick'] if args.quick else [])
   start_up_rows('300' if args.quick else '1000')
 
 

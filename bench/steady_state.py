@@ -49,20 +49,29 @@ def measure(child: dict, spawned: float) -> dict:
           'peak_rss_mb': child['peak_rss_mb']}
 
 
-def run_job(job: str, steps: int, reps: int, variants, log=print) -> dict:
-  """{variant: [measurement per repetition]}, variants alternating."""
+def run_alternating(script: str, variants, reps: int, args, tag: str, log=print,
+                    measure_fn=measure) -> dict:
+  """{variant: [measure_fn(child result, spawn time) per repetition]}, variants alternating.
+
+  Every variant runs `bench/<script> VARIANT *args` once per repetition; the
+  order rotates, so each variant also runs first, after b, after c, ...
+  """
   results = {variant: [] for variant in variants}
   results['load'] = [os.getloadavg()[0]]
   for rep in range(reps):
-    shift = rep % len(variants)  # Each variant also runs first, after b, after c, ...
+    shift = rep % len(variants)
     for variant in variants[shift:] + variants[:shift]:
       spawned = time.monotonic()
-      result = measure(_child.run('_steady_child.py', variant, job, str(steps)), spawned)
+      result = measure_fn(_child.run(script, variant, *args), spawned)
       results[variant].append(result)
-      log(f'  [{job} rep {rep + 1}/{reps}] {variant:16s} '
-          f"{result['steps_per_s']:7.1f} steps/s", file=sys.stderr)
+      log(f'  [{tag} rep {rep + 1}/{reps}] {variant:16s} '
+          f"{result['steps_per_s']:7.2f} steps/s", file=sys.stderr)
   results['load'].append(os.getloadavg()[0])
   return results
+
+
+def run_job(job: str, steps: int, reps: int, variants, log=print) -> dict:
+  return run_alternating('_steady_child.py', variants, reps, [job, str(steps)], job, log)
 
 
 def spread(values, fmt='{:.0f}') -> str:

@@ -10,7 +10,9 @@ takes a seed and returns the file to put into `input_path`; the same seed
 gives the same bytes.
 
 - `classification`: `image/encoded` (JPEG) and `image/class/label`, as
-  `official.vision.dataloaders.classification_input` reads them.
+  `official.vision.dataloaders.classification_input` reads them;
+  `classification_shards` writes many of them in several files, as
+  ImageNet's TFRecords come (the ImageNet-shaped benchmark's data).
 - `detection`: COCO-style `image/object/bbox/*` (normalised), `class/label`,
   `area`, `is_crowd`, `image/source_id`, height and width, as
   `official.vision.dataloaders.tf_example_decoder` reads them.
@@ -61,6 +63,17 @@ def classification(path: str, num_examples: int = 32, image_size: int = 32,
       'image/encoded': _bytes([_jpeg(rng, image_size)]),
       'image/class/label': _int64([rng.integers(num_classes)]),
   } for _ in range(num_examples)])
+
+
+def classification_shards(directory: str, num_shards: int, num_examples: int,
+                          image_size: int, num_classes: int, seed: int = 0) -> str:
+  """`num_examples` classification records in `num_shards` files; returns their glob."""
+  per_shard = -(-num_examples // num_shards)
+  for shard in range(num_shards):
+    count = min(per_shard, num_examples - shard * per_shard)
+    classification(os.path.join(directory, f'train-{shard:05d}-of-{num_shards:05d}'),
+                   count, image_size, num_classes, seed=seed * num_shards + shard)
+  return os.path.join(directory, 'train-*')
 
 
 def _boxes(rng: np.random.Generator, count: int) -> np.ndarray:
