@@ -110,8 +110,8 @@ def test_trainer_main_trains_a_zoo_experiment_on_our_core_and_resumes(data, tfm_
 def test_trainer_main_previews_a_zoo_experiments_learning_rate(data, tfm_runs, tmp_path):
   model_dir = str(tmp_path / 'preview')
   proc = zoo_runs.run(trainer_main(
-      'resnet_imagenet', *zoo_runs.flags('resnet_imagenet', data, model_dir, STEPS),
-      '--mode=lr_preview'))
+      'resnet_imagenet', *zoo_runs.flags('resnet_imagenet', data, model_dir, STEPS,
+                                         mode='lr_preview')))
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert 'Stepwise with linear warmup; optimizer sgd, 8 steps, global batch 8' in proc.stdout
   assert sorted(os.listdir(model_dir)) == ['lr_schedule.csv', 'lr_schedule.png']

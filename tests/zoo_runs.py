@@ -94,13 +94,13 @@ def write_data(directory: str) -> Dict[str, str]:
 
 
 def flags(experiment: str, data: Dict[str, str], model_dir: str, train_steps: int,
-          augment: bool = True, extra_overrides: str = '') -> List[str]:
-  """The flags of a `--mode=train` run of `experiment` for `train_steps` steps."""
+          augment: bool = True, extra_overrides: str = '', mode: str = 'train') -> List[str]:
+  """The flags of a `--mode=train` (or `mode`) run of `experiment` for `train_steps` steps."""
   _, _, kind, overrides = EXPERIMENTS[experiment]
   overrides = ','.join(filter(None, [
       overrides, _data(kind, augment).format(**data),
       f'trainer.train_steps={train_steps}', extra_overrides]))
-  return [f'--experiment={experiment}', '--mode=train', f'--model_dir={model_dir}',
+  return [f'--experiment={experiment}', f'--mode={mode}', f'--model_dir={model_dir}',
           f'--params_override={overrides}']
 
 
