@@ -24,13 +24,13 @@ from official_like.common import gin_bindings
 from official_like.common import gin_static
 from official_like.common import tf_quiet
 from official_like.common import tfm_redirect
+from official_like.common import user_modules
 from official_like.core import exp_factory
 from official_like.core import experiment_parser
-from official_like.core import model_dir_checks
-from official_like.core import model_dir_lock
-from official_like.core import user_modules
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams.errors import suggestion
+from official_like.run import model_dir_checks
+from official_like.run import model_dir_lock
 
 FLAGS = flags.FLAGS
 PROG = 'trainer_main.py'
@@ -160,10 +160,10 @@ def prepare():
 def run_tool(params, strategy) -> None:
   """--mode=lr_preview (no model, no data) or lr_find (a throwaway model); no training."""
   if FLAGS.mode == 'lr_preview':
-    from official_like.core import lr_preview  # pylint: disable=g-import-not-at-top
+    from official_like.lr_tools import lr_preview  # pylint: disable=g-import-not-at-top
     lr_preview.run(params, FLAGS.model_dir)
     return
-  from official_like.core import lr_find  # pylint: disable=g-import-not-at-top
+  from official_like.lr_tools import lr_find  # pylint: disable=g-import-not-at-top
   from official_like.core import task_factory  # pylint: disable=g-import-not-at-top
   with strategy.scope():
     task = task_factory.get_task(params.task, logging_dir=FLAGS.model_dir)
@@ -196,7 +196,7 @@ def main(argv) -> None:
     run_tool(params, strategy)
     return
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from official_like.core import preemption  # pylint: disable=g-import-not-at-top
+  from official_like.run import preemption  # pylint: disable=g-import-not-at-top
   from official_like.core import task_factory  # pylint: disable=g-import-not-at-top
   from official_like.core import train_lib  # pylint: disable=g-import-not-at-top
   from official_like.core import train_utils  # pylint: disable=g-import-not-at-top

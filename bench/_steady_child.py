@@ -33,8 +33,8 @@ from absl import logging
 
 import experiments  # noqa: F401 pylint: disable=unused-import  (registers configs)
 from official_like.core import exp_factory
-from official_like.core import seeding
 from official_like.core import task_factory
+from official_like.run import seeding
 
 VARIANTS = ('raw', 'ours_one_device', 'ours_default', 'tfm_one_device', 'tfm_default')
 STEPS_PER_LOOP = 100

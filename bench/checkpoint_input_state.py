@@ -77,7 +77,8 @@ def _before(pattern: str, buffer: int):
 
 def _after(pattern: str, buffer: int):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from official_like.core import input_reader, resumable_input  # pylint: disable=g-import-not-at-top
+  from official_like.core import input_reader  # pylint: disable=g-import-not-at-top
+  from official_like.run import resumable_input  # pylint: disable=g-import-not-at-top
   iterator = iter(input_reader.read(_params(pattern, buffer), decode_fn=_decode))
   return {'train_input': resumable_input.Position(pipelines=1, seed=1)}, iterator
 
@@ -125,7 +126,8 @@ def measure(variant: str, pattern: str, buffer: int) -> dict:
 def _resume_seconds(pattern: str, buffer: int) -> float:
   """Time to the first batch when resuming in the middle of epoch 2."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from official_like.core import input_position, input_reader  # pylint: disable=g-import-not-at-top
+  from official_like.core import input_reader  # pylint: disable=g-import-not-at-top
+  from official_like.run import input_position  # pylint: disable=g-import-not-at-top
   files = tf.io.gfile.glob(pattern)
   images = sum(input_position.count(tf.data.TFRecordDataset(f)) for f in files)
   began = time.monotonic()

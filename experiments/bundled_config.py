@@ -6,9 +6,9 @@ loads. The Task that reads these settings is in `bundled_task.py`.
 import dataclasses
 
 from official_like.core import config_definitions as cfg
-from official_like.core import file_patterns
-from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams import checks
+from official_like.modeling.hyperparams import ConfigError
+from official_like.run import file_patterns
 
 SPLITS = ('train', 'validation')
 

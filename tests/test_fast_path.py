@@ -26,10 +26,10 @@ import experiments  # noqa: F401  (registers the experiments)
 from official_like.common import distribute_utils
 from official_like.core import base_trainer
 from official_like.core import exp_factory
-from official_like.core import seeding
 from official_like.core import task_factory
 from official_like.core import train_lib
 from official_like.core import train_utils
+from official_like.run import seeding
 
 STEPS, PER_LOOP, SEED = 30, 5, 7
 RTOL, ATOL = 1e-6, 1e-7

@@ -22,9 +22,9 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 import experiments  # noqa: F401  (registers the experiments)
 from official_like.core import exp_factory
-from official_like.core import hparams_summary
 from official_like.core import task_factory
 from official_like.core import train_lib
+from official_like.run import hparams_summary
 
 STEPS = 80
 

@@ -23,13 +23,13 @@ from experiments import write_tfrecords
 from official_like.core import base_task
 from official_like.core import config_definitions as cfg
 from official_like.core import exp_factory
-from official_like.core import input_position
 from official_like.core import input_reader
-from official_like.core import resumable_input
 from official_like.core import task_factory
 from official_like.core import train_lib
 from official_like.core import train_utils
 from official_like.modeling import optimization
+from official_like.run import input_position
+from official_like.run import resumable_input
 from test_exact_resume import assert_bitwise_equal
 from test_exact_resume import copy_checkpoint
 from test_input_reader import _params as data_params

@@ -14,28 +14,13 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# The layers, lowest first (README.md, layout table).
+ORDER = ['official_like.modeling.hyperparams', 'official_like.modeling.optimization',
+         'official_like.common', 'official_like.run', 'official_like.core',
+         'official_like.lr_tools', 'experiments', 'trainer_main']
 # Layer -> the layers (and itself) it may import from official_like/experiments.
-LAYERS = {
-    'official_like.modeling.hyperparams': {'official_like.modeling.hyperparams'},
-    'official_like.modeling.optimization': {'official_like.modeling.hyperparams',
-                                            'official_like.modeling.optimization'},
-    'official_like.common': {'official_like.modeling.hyperparams',
-                             'official_like.modeling.optimization',
-                             'official_like.common'},
-    'official_like.core': {'official_like.modeling.hyperparams',
-                           'official_like.modeling.optimization',
-                           'official_like.common', 'official_like.core'},
-    'experiments': {'official_like', 'experiments'},
-    'trainer_main': {'official_like', 'experiments'},
-}
-BUILD_TARGET_OF_LAYER = {
-    'official_like.modeling.hyperparams': 'hyperparams',
-    'official_like.modeling.optimization': 'optimization',
-    'official_like.common': 'common',
-    'official_like.core': 'core',
-    'experiments': 'experiments',
-    'trainer_main': 'trainer_main',
-}
+LAYERS = {layer: set(ORDER[:i + 1]) for i, layer in enumerate(ORDER)}
+BUILD_TARGET_OF_LAYER = {layer: layer.split('.')[-1] for layer in ORDER}
 
 
 def _sources():
@@ -74,7 +59,7 @@ def test_layers_import_only_downwards():
       if name == 'official' or name.startswith('official.'):
         violations.append(f'{path} imports TFM: {name}')
       own = name.split('.')[0] in ('official_like', 'experiments', 'trainer_main')
-      if own and not any(name == a or name.startswith(a + '.') for a in LAYERS[layer]):
+      if own and _layer(name) not in LAYERS[layer]:
         violations.append(f'{path} ({layer}) imports {name}')
   assert not violations, '\n'.join(violations)
 
@@ -131,9 +116,9 @@ def test_build_covers_every_source_and_mirrors_layers():
       if other_target in reach and other_target != target:
         assert any(other_layer == a or other_layer.startswith(a + '.') for a in allowed), (
             f'BUILD: {target} depends on {other_target}, a higher layer')
-  assert {'hyperparams'} <= closure('optimization')
-  assert {'optimization', 'common'} <= closure('core')
-  assert {'core'} <= closure('experiments') and {'experiments'} <= closure('trainer_main')
+  targets_in_order = [BUILD_TARGET_OF_LAYER[layer] for layer in ORDER]
+  for lower, upper in zip(targets_in_order, targets_in_order[1:]):
+    assert lower in closure(upper), f'BUILD: {upper} does not depend on {lower}'
 
 
 def _assignments(tree):

@@ -18,9 +18,9 @@ import tensorflow as tf
 from event_files import scalars
 import experiments  # noqa: F401  (registers the experiments)
 from official_like.core import exp_factory
-from official_like.core import lr_find
 from official_like.core import task_factory
 from official_like.core import train_lib
+from official_like.lr_tools import lr_find
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -12,10 +12,10 @@ import tensorflow as tf
 import experiments  # noqa: F401  (registers the experiments)
 from official_like.core import exp_factory
 from official_like.core import experiment_parser
-from official_like.core import lr_lint
-from official_like.core import lr_plan
 from official_like.core import task_factory
 from official_like.core import train_lib
+from official_like.modeling.optimization import lr_lint
+from official_like.run import lr_plan
 
 OPT = 'trainer.optimizer_config'
 

@@ -17,11 +17,11 @@ import yaml
 from event_files import scalars
 import experiments  # noqa: F401  (registers the experiments)
 from official_like.core import exp_factory
-from official_like.core import lr_plan
 from official_like.core import task_factory
 from official_like.core import train_lib
 from official_like.modeling.optimization import OptimizationConfig
 from official_like.modeling.optimization import OptimizerFactory
+from official_like.run import lr_plan
 
 STEPS, WARMUP, INTERVAL = 240, 30, 40
 

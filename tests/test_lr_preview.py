@@ -16,8 +16,8 @@ import tensorflow as tf
 
 import experiments  # noqa: F401  (registers the experiments)
 from official_like.core import exp_factory
-from official_like.core import lr_preview
 from official_like.core import experiment_parser
+from official_like.lr_tools import lr_preview
 from official_like.modeling.optimization import OptimizerFactory
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

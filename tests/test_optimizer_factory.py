@@ -675,15 +675,16 @@ def test_register_learning_rate_and_warmup():
 
 def test_registering_a_taken_name_raises():
   with pytest.raises(ConfigError, match=(
-      r"^optimizer type 'adam' is already registered; taken: .*\badam\b")):
+      r"^optimizer: 'adam' is already registered \(to <class .*Adam'>\); pick another "
+      r"name \(taken: .*\badam\b")):
     optimization.register_optimizer('adam', MySGDConfig, MySGD)
   with pytest.raises(ConfigError, match=(
-      r"^learning_rate type 'cosine' is already registered; taken: "
-      r"constant, stepwise, exponential, polynomial, cosine, ")):
+      r"^learning_rate: 'cosine' is already registered \(to <class .*CosineDecayWithOffset'>\); "
+      r"pick another name \(taken: constant, stepwise, exponential, polynomial, cosine, ")):
     optimization.register_learning_rate('cosine', HalvingLrConfig, Halving)
   with pytest.raises(ConfigError, match=(
-      r"^warmup type 'linear' is already registered; taken: linear, "
-      r"polynomial")):
+      r"^warmup: 'linear' is already registered \(to .*\); pick another name \(taken: "
+      r"linear, polynomial")):
     optimization.register_warmup('linear', StepUpWarmupConfig)(StepUpWarmup)
   optimization.register_optimizer('my_sgd_twice', MySGDConfig, MySGD)
   with pytest.raises(ConfigError, match="'my_sgd_twice' is already registered"):
@@ -709,15 +710,15 @@ def test_register_optimizer_with_a_config_without_clip_fields():
 
 
 def test_register_rejects_bad_names_and_config_classes():
-  with pytest.raises(ConfigError, match="optimizer name must be an "
-                     "identifier, got 'my-sgd'"):
+  with pytest.raises(ConfigError, match="^optimizer: a type name must be an "
+                     "identifier, got 'my-sgd'$"):
     optimization.register_optimizer('my-sgd', MySGDConfig, MySGD)
   # Names of OneOfConfig methods would shadow them (config.get() etc.).
   for name in ('get', 'lock', 'as_dict'):
-    with pytest.raises(ConfigError, match=f"^optimizer name '{name}' is "
+    with pytest.raises(ConfigError, match=f"^optimizer: type name '{name}' is "
                        'reserved: it is an attribute of OptimizerConfig$'):
       optimization.register_optimizer(name, MySGDConfig, MySGD)
-  with pytest.raises(ConfigError, match="^learning_rate name 'options' is "
+  with pytest.raises(ConfigError, match="^learning_rate: type name 'options' is "
                      'reserved: it is an attribute of LrConfig$'):
     optimization.register_learning_rate('options', HalvingLrConfig, Halving)
 
@@ -725,7 +726,7 @@ def test_register_rejects_bad_names_and_config_classes():
   class NotAConfig:
     momentum: float = 0.0
 
-  with pytest.raises(ConfigError, match="optimizer 'my_sgd_bad_config': "
+  with pytest.raises(ConfigError, match="optimizer: type 'my_sgd_bad_config': "
                      "config class must subclass official_like Config"):
     optimization.register_optimizer('my_sgd_bad_config', NotAConfig, MySGD)
   with pytest.raises(ConfigError, match="unknown type 'my_sgd_bad_config'"):

@@ -25,9 +25,9 @@ import experiments  # noqa: F401  (registers digits_mlp)
 from deadlines import SUBPROCESS_TIMEOUT
 from deadlines import finish
 from official_like.core import exp_factory
-from official_like.core import input_checks
 from official_like.core import task_factory
 from official_like.core import train_lib
+from official_like.run import input_checks
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 300

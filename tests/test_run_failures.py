@@ -20,12 +20,12 @@ from deadlines import deadline
 from deadlines import finish
 from experiments import digits
 from official_like.core import exp_factory
-from official_like.core import model_dir_lock
-from official_like.core import seeding
 from official_like.core import task_factory
 from official_like.core import train_lib
-from official_like.core.errors import RunError
 from official_like.modeling.hyperparams import ConfigError
+from official_like.run.errors import RunError
+from official_like.run import model_dir_lock
+from official_like.run import seeding
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -189,7 +189,7 @@ def test_ctrl_c_while_tensorflow_loads_is_one_line(tmp_path):
 
 def take_lock(model_dir):
   """A bare process (no TensorFlow) taking the lock; (exit code, stderr)."""
-  code = ('import sys; from official_like.core import model_dir_lock as m\n'
+  code = ('import sys; from official_like.run import model_dir_lock as m\n'
           'try:\n  m.ModelDirLock(sys.argv[1]).acquire()\n'
           'except m.ModelDirInUseError as e:\n  sys.exit(str(e))\n')
   proc = subprocess.run([sys.executable, '-c', code, str(model_dir)], cwd=REPO,

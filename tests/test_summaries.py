@@ -1,4 +1,4 @@
-"""The batched summary writes (`core/summaries.py`) leave the events `tf.summary.scalar` leaves.
+"""The batched summary writes (`run/summaries.py`) leave the events `tf.summary.scalar` leaves.
 
 Each case writes the same values twice, once the eager way (Orbit's
 SummaryManager, or `tf.summary.scalar` in a Python loop) and once through
@@ -10,7 +10,7 @@ import orbit
 import pytest
 import tensorflow as tf
 
-from official_like.core import summaries
+from official_like.run import summaries
 from event_files import raw_values
 
 LOOP_OUTPUTS = [  # As Orbit hands them over: NumPy values, steps/s a Python float.

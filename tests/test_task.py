@@ -5,6 +5,8 @@ precision, warm start from `init_checkpoint` and the replica scaling of the
 loss are each checked on a real (small) run or a real train step.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -312,7 +314,7 @@ def fixture_task_registry(monkeypatch):
   """Registrations made in a test are dropped afterwards."""
   registry = task_factory._TASKS  # pylint: disable=protected-access
   # pylint: disable-next=protected-access
-  monkeypatch.setattr(registry, '_entries', dict(registry._entries))
+  monkeypatch.setattr(registry, '_tables', [dict(t) for t in registry._tables])
   return registry
 
 
@@ -372,6 +374,21 @@ def test_unknown_task_config_lists_registered(task_registry):
   assert {'DigitsTaskConfig', 'DiabetesTaskConfig'} <= set(listed)
 
 
+def test_a_task_module_that_cannot_be_imported_names_the_config(task_registry):
+  """TASK_MODULE is imported by the one user-module importer, with its wording."""
+  del task_registry
+
+  @dataclasses.dataclass
+  class MistypedModuleConfig(cfg.TaskConfig):
+    TASK_MODULE = 'no_such_tasks_module'
+
+  with pytest.raises(ConfigError) as error:
+    task_factory.get_task(MistypedModuleConfig())
+  assert str(error.value).startswith(
+      "task: MistypedModuleConfig.TASK_MODULE: cannot import module 'no_such_tasks_module': "
+      "No module named 'no_such_tasks_module'; for a file give its path")
+
+
 def test_duplicate_task_registration_is_an_error(task_registry):
   del task_registry
   with pytest.raises(ConfigError) as error:
@@ -389,7 +406,7 @@ def test_duplicate_task_registration_is_an_error(task_registry):
 def fixture_exp_registry(monkeypatch):
   registry = exp_factory._EXPERIMENTS  # pylint: disable=protected-access
   # pylint: disable-next=protected-access
-  monkeypatch.setattr(registry, '_entries', dict(registry._entries))
+  monkeypatch.setattr(registry, '_tables', [dict(t) for t in registry._tables])
   return registry
 
 

@@ -20,9 +20,9 @@ import tensorflow as tf
 
 from official_like.core import base_trainer
 from official_like.core import config_definitions as cfg
-from official_like.core import preemption
-from official_like.core.errors import RunError
 from official_like.modeling.optimization.ema_optimizer import ExponentialMovingAverage
+from official_like.run.errors import RunError
+from official_like.run import preemption
 
 
 class TrainClock:

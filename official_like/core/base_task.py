@@ -6,7 +6,6 @@ The optimizer is built by the classmethod `create_optimizer` through the
 that one method (TFM's "Customizing Optimizer Inside Task").
 """
 import abc
-import weakref
 from typing import Any, Dict, List, Optional
 
 from absl import logging
@@ -19,14 +18,6 @@ from official_like.modeling.optimization import OptimizationConfig
 from official_like.modeling.optimization import OptimizerFactory
 
 Logs = Dict[str, Any]
-
-
-_BUILT_FROM = weakref.WeakKeyDictionary()
-
-
-def built_from(optimizer) -> Optional[OptimizationConfig]:
-  """The OptimizationConfig `Task.create_optimizer` built `optimizer` from, if any."""
-  return _BUILT_FROM.get(getattr(optimizer, 'inner_optimizer', optimizer))
 
 
 def split_inputs(inputs):
@@ -61,8 +52,8 @@ class Task(tf.Module, metaclass=abc.ABCMeta):
                        dp_config: Optional[Any] = None):
     """Schedule and optimizer from the factory, loss-scaled for float16.
 
-    The config it was built from is remembered (see `built_from`), so a run
-    can record what a Task that edits its optimizer config really used.
+    The factory remembers the config (`optimizer_factory.built_from`), so a
+    run records what a Task that edits its optimizer config really used.
     `dp_config` is TFM's differential-privacy config, which official_like
     does not implement: anything but None is refused.
     """
@@ -71,7 +62,6 @@ class Task(tf.Module, metaclass=abc.ABCMeta):
                         'differential privacy is not supported by official_like')
     factory = OptimizerFactory(optimizer_config)
     optimizer = factory.build_optimizer(factory.build_learning_rate())
-    _BUILT_FROM[optimizer] = optimizer_config
     if runtime_config is not None and runtime_config.mixed_precision_dtype == 'float16':
       scale = runtime_config.loss_scale
       if scale is None or scale == 'dynamic':

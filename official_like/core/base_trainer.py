@@ -22,9 +22,9 @@ import tf_keras
 from official_like.common.traced import EagerThenTraced
 from official_like.core import base_task
 from official_like.core import config_definitions as cfg
-from official_like.core import resumable_input
-from official_like.core import seeding
 from official_like.modeling.optimization.ema_optimizer import ExponentialMovingAverage
+from official_like.run import resumable_input
+from official_like.run import seeding
 
 
 def learning_rate_at(optimizer, step) -> tf.Tensor:

@@ -9,10 +9,10 @@ TensorFlow is imported here.
 import importlib.metadata
 from typing import Callable, Dict
 
+from official_like.common import user_modules
 from official_like.core import config_definitions as cfg
-from official_like.core import user_modules
-from official_like.core.registry import Registry
 from official_like.modeling.hyperparams import Config
+from official_like.modeling.hyperparams.registry import Registry
 
 ENTRY_POINT_GROUP = 'official_like.experiments'
 _EXPERIMENTS = Registry('experiment')

@@ -24,9 +24,9 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Un
 
 import tensorflow as tf
 
-from official_like.core import file_patterns
-from official_like.core import input_position
 from official_like.modeling.hyperparams import base_config
+from official_like.run import file_patterns
+from official_like.run import input_position
 
 # Fixed (not AUTOTUNE) so the interleaved order of files, and hence the order
 # of examples for a given seed, does not depend on the machine's CPU count.

@@ -3,12 +3,12 @@
 Two ways, as in TFM: `register_task_cls(ConfigCls)` on the Task, or
 `hyperparams.bind(ConfigCls)`, which sets the config's `BUILDER`.
 """
-import importlib
 from typing import Callable, Optional
 
+from official_like.common import user_modules
 from official_like.core import config_definitions as cfg
-from official_like.core.registry import Registry
-from official_like.core.registry import RegistryError
+from official_like.modeling.hyperparams.registry import Registry
+from official_like.modeling.hyperparams.registry import RegistryError
 
 _TASKS = Registry('task', describe=lambda c: getattr(c, '__name__', str(c)))
 
@@ -27,7 +27,9 @@ def get_task_cls(task_config_cls: type) -> Callable:
   """
   for klass in task_config_cls.__mro__:
     if klass not in _TASKS and getattr(klass, 'TASK_MODULE', None):
-      importlib.import_module(klass.TASK_MODULE)
+      user_modules.import_user_module(
+          klass.TASK_MODULE, 'task',
+          f'{klass.__name__}.TASK_MODULE: cannot import module {klass.TASK_MODULE!r}')
     if klass in _TASKS:
       return _TASKS.lookup(klass)
   name = task_config_cls.__name__

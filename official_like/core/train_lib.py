@@ -21,17 +21,17 @@ from official_like.core import base_task
 from official_like.core import base_trainer
 from official_like.core import config_definitions as cfg
 from official_like.core import experiment_parser
-from official_like.core import hparams_summary
-from official_like.core import lr_lint
-from official_like.core import lr_plan
-from official_like.core import model_dir_lock
-from official_like.core import preemption
-from official_like.core import seeding
 from official_like.core import train_utils
-from official_like.core.errors import RunError
-from official_like.core.summaries import IntervalSummaryManager
 from official_like.core.train_utils import maybe_create_best_ckpt_exporter
 from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.optimization import lr_lint
+from official_like.run.errors import RunError
+from official_like.run import hparams_summary
+from official_like.run import lr_plan
+from official_like.run import model_dir_lock
+from official_like.run import preemption
+from official_like.run import seeding
+from official_like.run.summaries import IntervalSummaryManager
 
 
 class _FinishedRunCheckpointManager(tf.train.CheckpointManager):

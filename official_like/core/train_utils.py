@@ -20,13 +20,14 @@ import tf_keras
 from official_like.core import base_task
 from official_like.core import base_trainer
 from official_like.core import config_definitions as cfg
-from official_like.core import seeding
 from official_like.core.experiment_parser import ExperimentParser  # pylint: disable=unused-import
-from official_like.core.experiment_parser import ParseConfigOptions  # pylint: disable=unused-import
 from official_like.core.experiment_parser import parse_configuration  # pylint: disable=unused-import
+from official_like.core.experiment_parser import ParseConfigOptions  # pylint: disable=unused-import
 from official_like.core.flops import try_count_flops  # pylint: disable=unused-import
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams.diff import changed_keys
+from official_like.modeling.optimization import optimizer_factory
+from official_like.run import seeding
 
 BEST_CHECKPOINT_NAME = 'best_ckpt'
 
@@ -189,7 +190,7 @@ def record_effective_optimizer_config(params: cfg.ExperimentConfig, optimizer,
   `create_optimizer` (e.g. clip harder). The difference is logged and the
   config really used is written next to params.yaml; returns that path.
   """
-  used = base_task.built_from(optimizer)
+  used = optimizer_factory.built_from(optimizer)
   given = params.trainer.optimizer_config
   if used is None or used.as_dict() == given.as_dict():
     return None

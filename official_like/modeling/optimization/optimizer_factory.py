@@ -12,6 +12,7 @@ TFM's module-level names live here too: the tables `LEGACY_OPTIMIZERS_CLS`,
 `register_optimizer_cls` (defined in `registry`).
 """
 from typing import Callable, List, Optional, Sequence, Tuple, Union
+import weakref
 
 from absl import logging
 import gin
@@ -19,9 +20,9 @@ import tensorflow as tf
 import tf_keras
 
 from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.optimization.configs import optimization_config as cfg
 from official_like.modeling.optimization import ema_optimizer
 from official_like.modeling.optimization import lr_resolution
-from official_like.modeling.optimization.configs import optimization_config as cfg
 from official_like.modeling.optimization.registry import LEGACY_OPTIMIZERS_CLS
 from official_like.modeling.optimization.registry import LR_CLS
 from official_like.modeling.optimization.registry import NEW_OPTIMIZERS_CLS
@@ -30,6 +31,17 @@ from official_like.modeling.optimization.registry import SHARED_OPTIMIZERS  # py
 from official_like.modeling.optimization.registry import WARMUP_CLS
 
 GradsAndVars = List[Tuple[tf.Tensor, tf.Variable]]
+_BUILT_FROM = weakref.WeakKeyDictionary()
+
+
+def built_from(optimizer) -> Optional[cfg.OptimizationConfig]:
+  """The OptimizationConfig a factory built `optimizer` from, if any.
+
+  A Task may edit its config before building; a run records what was used.
+  """
+  return _BUILT_FROM.get(getattr(optimizer, 'inner_optimizer', optimizer))
+
+
 _CLIP_KEYS = ('clipnorm', 'clipvalue', 'global_clipnorm')
 
 
@@ -119,6 +131,7 @@ class OptimizerFactory:
                                   tf_keras.optimizers.legacy.Optimizer)):
       raise TypeError('build_optimizer: postprocessor returned '
                       f'{type(optimizer).__name__}, not a tf_keras optimizer')
+    _BUILT_FROM[optimizer] = self._config
     return optimizer
 
 

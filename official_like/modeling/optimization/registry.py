@@ -14,6 +14,7 @@ import tf_keras
 
 from official_like.modeling.hyperparams import Config
 from official_like.modeling.hyperparams import ConfigError
+from official_like.modeling.hyperparams.registry import Registry
 from official_like.modeling.optimization import adafactor
 from official_like.modeling.optimization import adan
 from official_like.modeling.optimization import lamb
@@ -80,32 +81,34 @@ WARMUP_CLS: Dict[str, type] = {
 }
 
 
-def _register(kind: str, oneof_cls, tables, name: str, config_cls, impl):
+OPTIMIZERS = Registry('optimizer', tables=(LEGACY_OPTIMIZERS_CLS, NEW_OPTIMIZERS_CLS))
+LEARNING_RATES = Registry('learning_rate', tables=(LR_CLS,))
+WARMUPS = Registry('warmup', tables=(WARMUP_CLS,))
+
+
+def _register(registry: Registry, oneof_cls, name: str, config_cls, impl):
+  """Adds `name` as a choice of `oneof_cls` (config) and to `registry` (class)."""
   def add(impl_cls):
+    kind = registry.kind
     if not isinstance(name, str) or not name.isidentifier():
-      raise ConfigError((), f'{kind} name must be an identifier, got {name!r}')
-    if name in oneof_cls.field_types() or any(name in t for t in tables):
-      raise ConfigError((), f'{kind} type {name!r} is already registered; '
-                        f'taken: {", ".join(oneof_cls.options())}')
+      raise ConfigError((kind,), f'a type name must be an identifier, got {name!r}')
+    if name in oneof_cls.field_types() or name in registry:
+      raise registry.taken(name, oneof_cls.options())
     if hasattr(oneof_cls, name):
-      raise ConfigError((), f'{kind} name {name!r} is reserved: it is an '
+      raise ConfigError((kind,), f'type name {name!r} is reserved: it is an '
                         f'attribute of {oneof_cls.__name__}')
     if not (isinstance(config_cls, type) and issubclass(config_cls, Config)):
-      raise ConfigError((), f'{kind} {name!r}: config class must subclass '
+      raise ConfigError((kind,), f'type {name!r}: config class must subclass '
                         f'official_like Config, got {config_cls!r}')
     oneof_cls.register_option(name, config_cls)
-    for table in tables:
-      table[name] = impl_cls
-    return impl_cls
+    return registry.register(name, impl_cls)
   return add if impl is None else add(impl)
 
 
 def register_optimizer(name: str, config_cls: type,
                        optimizer_cls: Optional[type] = None) -> Callable:
   """Makes `optimizer.type: name` build `optimizer_cls(**config, learning_rate=lr)`."""
-  return _register('optimizer', cfg.OptimizerConfig,
-                   (LEGACY_OPTIMIZERS_CLS, NEW_OPTIMIZERS_CLS), name, config_cls,
-                   optimizer_cls)
+  return _register(OPTIMIZERS, cfg.OptimizerConfig, name, config_cls, optimizer_cls)
 
 
 def register_learning_rate(name: str, config_cls: type,
@@ -117,7 +120,7 @@ def register_learning_rate(name: str, config_cls: type,
   all-zero check, lint and preview points of the built-in ones; without them
   the tools use what its fields say (see `schedule_facts`).
   """
-  add = _register('learning_rate', cfg.LrConfig, (LR_CLS,), name, config_cls, None)
+  add = _register(LEARNING_RATES, cfg.LrConfig, name, config_cls, None)
 
   def add_with_facts(impl_cls):
     add(impl_cls)
@@ -130,8 +133,7 @@ def register_learning_rate(name: str, config_cls: type,
 def register_warmup(name: str, config_cls: type,
                     warmup_cls: Optional[type] = None) -> Callable:
   """Makes `warmup.type: name` build `warmup_cls(schedule, **config)`."""
-  return _register('warmup', cfg.WarmupConfig, (WARMUP_CLS,), name, config_cls,
-                   warmup_cls)
+  return _register(WARMUPS, cfg.WarmupConfig, name, config_cls, warmup_cls)
 
 
 def register_optimizer_cls(key: str, optimizer_cls: type,

@@ -29,8 +29,8 @@ from typing import Any, Callable, Dict, Tuple
 from absl import logging
 import tensorflow as tf
 
-from official_like.core import input_checks
-from official_like.core import input_position
+from official_like.run import input_checks
+from official_like.run import input_position
 
 
 def supports(strategy: tf.distribute.Strategy) -> bool:

@@ -29,9 +29,9 @@ from typing import Dict, Optional, Union
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 
-from official_like.core import config_definitions as cfg
-from official_like.core import summaries
+from official_like.modeling.hyperparams import Config
 from official_like.modeling.hyperparams import OneOfConfig
+from official_like.run import summaries
 
 RUN = 'hparams'
 _NOT_COMPARED = ('learning_rate', 'steps_per_second')
@@ -54,7 +54,7 @@ def _optimizer_settings(optimizer) -> Dict[str, Value]:
   return out
 
 
-def hyperparameters(params: cfg.ExperimentConfig, curve=None) -> Dict[str, Value]:
+def hyperparameters(params: Config, curve=None) -> Dict[str, Value]:
   """The values shown for this run; `curve` (an `lr_plan.Curve`) gives the peak rate."""
   opt = curve.config if curve is not None else params.trainer.optimizer_config
   warmup = opt.warmup.get()
@@ -84,7 +84,7 @@ def hyperparameters(params: cfg.ExperimentConfig, curve=None) -> Dict[str, Value
   return values
 
 
-def write_hparams(params: cfg.ExperimentConfig, model_dir: str,
+def write_hparams(params: Config, model_dir: str,
                   curve=None) -> Optional[str]:
   """Writes the session into model_dir/hparams unless there; returns the directory written."""
   directory = os.path.join(model_dir, RUN)

@@ -21,7 +21,7 @@ from typing import Optional
 
 from absl import logging
 
-from official_like.core.errors import RunError
+from official_like.run.errors import RunError
 
 LOCK_NAME = '.lock'
 

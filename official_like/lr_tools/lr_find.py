@@ -42,11 +42,11 @@ import tensorflow as tf
 from official_like.core import base_task
 from official_like.core import base_trainer
 from official_like.core import config_definitions as cfg
-from official_like.core import figures
-from official_like.core import seeding
 from official_like.core import train_utils
-from official_like.modeling.optimization import OptimizationConfig
+from official_like.lr_tools import figures
 from official_like.modeling.optimization import lr_resolution
+from official_like.modeling.optimization import OptimizationConfig
+from official_like.run import seeding
 
 MIN_LR, MAX_LR, STEPS = 1e-6, 1.0, 300
 DIVERGED = 4.0

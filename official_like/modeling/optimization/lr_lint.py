@@ -16,7 +16,7 @@ from typing import List
 from absl import logging
 import numpy as np
 
-from official_like.core import config_definitions as cfg
+from official_like.modeling.hyperparams import Config
 from official_like.modeling.optimization import lr_resolution
 from official_like.modeling.optimization import schedule_facts
 
@@ -101,7 +101,7 @@ def lint(curve, summary_interval: int) -> List[str]:
           + _boundaries(config, steps) + _near_zero_tail(curve))
 
 
-def warn(params: cfg.ExperimentConfig, curve) -> List[str]:
+def warn(params: Config, curve) -> List[str]:
   """Logs `lint`'s lines as warnings; returns them. No curve, no check."""
   lines = lint(curve, params.trainer.summary_interval) if curve is not None else []
   for line in lines:

@@ -24,12 +24,12 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from official_like.core import base_task
-from official_like.core import config_definitions as cfg
-from official_like.core import summaries
-from official_like.modeling.optimization import OptimizationConfig
-from official_like.modeling.optimization import OptimizerFactory
+from official_like.modeling.hyperparams import Config
 from official_like.modeling.optimization import lr_values
+from official_like.modeling.optimization import OptimizationConfig
+from official_like.modeling.optimization import optimizer_factory
+from official_like.modeling.optimization import OptimizerFactory
+from official_like.run import summaries
 
 RUN = 'train/lr_schedule'
 TAG = 'learning_rate'
@@ -78,14 +78,14 @@ def planned_curve(config: OptimizationConfig, train_steps: int,
   return Curve(config, train_steps, steps, values)
 
 
-def run_curve(params: cfg.ExperimentConfig, optimizer=None) -> Optional[Curve]:
+def run_curve(params: Config, optimizer=None) -> Optional[Curve]:
   """The run's curve: of the schedule its optimizer was built from.
 
   The config is the one the task really built the optimizer from, when
   known (a task may edit it). None when no curve can be computed (e.g. an
   optimizer without a schedule to call); training goes on without it.
   """
-  config = base_task.built_from(optimizer) if optimizer is not None else None
+  config = optimizer_factory.built_from(optimizer) if optimizer is not None else None
   try:
     return planned_curve(config or params.trainer.optimizer_config,
                          params.trainer.train_steps)

@@ -12,10 +12,10 @@ import tempfile
 
 import yaml
 
-from official_like.core import config_definitions as cfg
-from official_like.core import file_patterns
+from official_like.modeling.hyperparams import Config
 from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.hyperparams.diff import changed_values
+from official_like.run import file_patterns
 
 # Task keys a resumed run may change: where the data comes from and the warm start.
 _RESUMABLE_TASK_KEYS = ('train_data', 'validation_data', 'init_checkpoint')
@@ -49,7 +49,7 @@ def _check_can_create(model_dir: str, parent: str) -> None:
                       f'{parent!r} ({e.strerror})') from None
 
 
-def check_fits(params: cfg.ExperimentConfig, mode: str, model_dir: str) -> None:
+def check_fits(params: Config, mode: str, model_dir: str) -> None:
   """The warm start exists, `eval` has a checkpoint, a resumed model_dir holds this run."""
   if file_patterns.is_remote(model_dir):
     return

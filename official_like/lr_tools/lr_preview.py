@@ -22,11 +22,11 @@ import numpy as np
 
 from official_like.core import config_definitions as cfg
 from official_like.core import experiment_parser
-from official_like.core import figures
-from official_like.core import lr_lint
-from official_like.core import lr_plan
+from official_like.lr_tools import figures
+from official_like.modeling.optimization import lr_lint
 from official_like.modeling.optimization import OptimizerFactory
 from official_like.modeling.optimization import schedule_facts
+from official_like.run import lr_plan
 
 PNG, CSV = 'lr_schedule.png', 'lr_schedule.csv'
 BUDGET = 5001  # Points in the CSV and the plot: every step of runs up to 5000 steps.
