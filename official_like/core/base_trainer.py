@@ -76,15 +76,6 @@ class _EvalCheckpoint(tf.train.Checkpoint):
     return super().restore(save_path, options=options).expect_partial()
 
 
-def _require(config, *paths: str) -> None:
-  for path in paths:
-    node = config
-    for name in path.split('.'):
-      if not hasattr(node, name):
-        raise AttributeError(f'The trainer needs the config to have `{path}`.')
-      node = getattr(node, name)
-
-
 class Trainer(orbit.StandardTrainer, orbit.StandardEvaluator):
   """Trains and evaluates one Task's model with one optimizer.
 
@@ -112,11 +103,8 @@ class Trainer(orbit.StandardTrainer, orbit.StandardEvaluator):
         after each evaluation (see `train_utils.BestCheckpointExporter`).
     """
     self._strategy = tf.distribute.get_strategy()
-    _require(config, 'trainer', 'task')
-    if train and train_dataset is None:
-      _require(config, 'task.train_data')
-    if evaluate and validation_dataset is None:
-      _require(config, 'task.validation_data')
+    self._validate_params(config, check_train_data=train and train_dataset is None,
+                          check_validation_data=evaluate and validation_dataset is None)
     self._config = config
     self._task = task
     self._model = model
@@ -127,46 +115,80 @@ class Trainer(orbit.StandardTrainer, orbit.StandardEvaluator):
       optimizer.shadow_copy(model)
     self._global_step = orbit.utils.create_global_step()
     checkpoint_cls = tf.train.Checkpoint if train else _EvalCheckpoint
-    checkpoint_items = dict(
-        global_step=self._global_step, model=model, optimizer=optimizer,
-        **getattr(model, 'checkpoint_items', {}))
-    self._checkpoint = checkpoint_cls(**checkpoint_items)
+    self._checkpoint = checkpoint_cls(**self._checkpoint_items())
     self._train_loss = tf_keras.metrics.Mean('training_loss', dtype=tf.float32)
     self._validation_loss = tf_keras.metrics.Mean('validation_loss', dtype=tf.float32)
-    model_metrics = getattr(model, 'metrics', [])
-    eager = config.runtime.run_eagerly
-    trainer = config.trainer
     self._train_metrics, self._validation_metrics = [], []
-    seed = getattr(config.runtime, 'seed', None)
-    resume_items = {}
-    if train:
-      self._train_metrics = task.build_metrics(training=True) + model_metrics
-      dataset = train_dataset
-      if dataset is None:
-        dataset, resume_items = self._train_input(
-            task.build_inputs, seeding.with_data_seed(config.task.train_data, seed))
-      orbit.StandardTrainer.__init__(
-          self, dataset, options=orbit.StandardTrainerOptions(
-              use_tf_while_loop=trainer.train_tf_while_loop and not eager,
-              use_tf_function=trainer.train_tf_function and not eager,
-              use_tpu_summary_optimization=trainer.allow_tpu_summary))
+    resume_items = self._init_train(train_dataset) if train else {}
     if evaluate:
-      self._validation_metrics = task.build_metrics(training=False) + model_metrics
-      dataset = validation_dataset or self.distribute_dataset(
-          task.build_inputs, seeding.with_data_seed(config.task.validation_data, seed))
-      orbit.StandardEvaluator.__init__(
-          self, dataset, options=orbit.StandardEvaluatorOptions(
-              use_tf_function=trainer.eval_tf_function and not eager,
-              use_tf_while_loop=trainer.eval_tf_while_loop and not eager))
+      self._init_eval(validation_dataset)
     self._task_train_step = task.train_step
     if config.runtime.enable_xla:
       self._task_train_step = tf.function(task.train_step, jit_compile=True)
-    generators = seeding.random_generators(model)
+    self._init_resume_checkpoint(resume_items)
+
+  def _validate_params(self, config, check_train_data: bool = True,
+                       check_validation_data: bool = True) -> None:
+    """Raises AttributeError naming the first config field the trainer needs but lacks."""
+    paths = ['trainer', 'task']
+    if check_train_data:
+      paths.append('task.train_data')
+    if check_validation_data:
+      paths.append('task.validation_data')
+    for path in paths:
+      node = config
+      for name in path.split('.'):
+        if not hasattr(node, name):
+          raise AttributeError(f'The trainer needs the config to have `{path}`.')
+        node = getattr(node, name)
+
+  def _checkpoint_items(self) -> Dict[str, object]:
+    """TFM's checkpoint keys, plus whatever the model lists in `checkpoint_items`."""
+    return dict(global_step=self._global_step, model=self._model, optimizer=self._optimizer,
+                **getattr(self._model, 'checkpoint_items', {}))
+
+  def _data_config(self, name: str):
+    """`config.task.<name>`, seeded by `runtime.seed` unless it has its own seed."""
+    return seeding.with_data_seed(getattr(self._config.task, name),
+                                  getattr(self._config.runtime, 'seed', None))
+
+  def _init_train(self, train_dataset) -> Dict[str, object]:
+    """Orbit's trainer half on the training input; returns the input's resume items."""
+    self._train_metrics = self._task.build_metrics(training=True) + getattr(
+        self._model, 'metrics', [])
+    resume_items = {}
+    if train_dataset is None:
+      train_dataset, resume_items = self._train_input(self._task.build_inputs,
+                                                      self._data_config('train_data'))
+    trainer, eager = self._config.trainer, self._config.runtime.run_eagerly
+    orbit.StandardTrainer.__init__(
+        self, train_dataset, options=orbit.StandardTrainerOptions(
+            use_tf_while_loop=trainer.train_tf_while_loop and not eager,
+            use_tf_function=trainer.train_tf_function and not eager,
+            use_tpu_summary_optimization=trainer.allow_tpu_summary))
+    return resume_items
+
+  def _init_eval(self, validation_dataset) -> None:
+    """Orbit's evaluator half on the validation input."""
+    self._validation_metrics = self._task.build_metrics(training=False) + getattr(
+        self._model, 'metrics', [])
+    dataset = validation_dataset or self.distribute_dataset(
+        self._task.build_inputs, self._data_config('validation_data'))
+    trainer, eager = self._config.trainer, self._config.runtime.run_eagerly
+    orbit.StandardEvaluator.__init__(
+        self, dataset, options=orbit.StandardEvaluatorOptions(
+            use_tf_function=trainer.eval_tf_function and not eager,
+            use_tf_while_loop=trainer.eval_tf_while_loop and not eager))
+
+  def _init_resume_checkpoint(self, resume_items: Dict[str, object]) -> None:
+    """`resume_checkpoint`: `checkpoint` itself unless there is input or RNG state too."""
+    generators = seeding.random_generators(self._model)
     if generators:
       resume_items['random_generators'] = generators
     self._resume_checkpoint = self._checkpoint
     if resume_items:
-      self._resume_checkpoint = checkpoint_cls(**checkpoint_items, **resume_items)
+      self._resume_checkpoint = type(self._checkpoint)(**self._checkpoint_items(),
+                                                       **resume_items)
     # The save counters are variables made on first use; made now, they are made by
     # every worker alike, even if only the chief later saves (the best checkpoint).
     for checkpoint in {id(c): c for c in (self._checkpoint, self._resume_checkpoint)}.values():
