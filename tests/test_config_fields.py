@@ -24,17 +24,20 @@ from official_like.modeling.hyperparams import ConfigError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READER = 'official_like/core/input_reader.py'
+STAGES = 'official_like/run/input_stages.py'  # What both of READER's readers share.
 TRAINER = 'official_like/core/base_trainer.py'
 RUNNER = 'official_like/core/train_lib.py'
 MAIN = 'trainer_main.py'
 SUPPORTED = {
     cfg.DataConfig: {
         **dict.fromkeys(
-            ['input_path', 'tfds_name', 'tfds_split', 'tfds_data_dir', 'tfds_as_supervised',
-             'tfds_skip_decoding_feature', 'global_batch_size', 'is_training',
-             'drop_remainder', 'shuffle_buffer_size', 'cache', 'cycle_length',
-             'block_length', 'ram_budget', 'deterministic', 'sharding', 'seed',
-             'prefetch_buffer_size', 'autotune_algorithm'], READER),
+            ['input_path', 'tfds_name', 'tfds_split', 'global_batch_size', 'is_training',
+             'drop_remainder', 'shuffle_buffer_size', 'cache', 'deterministic', 'seed'],
+            READER),
+        **dict.fromkeys(
+            ['tfds_data_dir', 'tfds_as_supervised', 'tfds_skip_decoding_feature',
+             'cycle_length', 'block_length', 'ram_budget', 'sharding',
+             'prefetch_buffer_size', 'autotune_algorithm'], STAGES),
     },
     cfg.RuntimeConfig: {
         **dict.fromkeys(['distribution_strategy', 'num_gpus', 'tpu', 'worker_hosts',

@@ -7,7 +7,7 @@ builds and subclasses it). Three sources: TFRecord files
 tensorflow-datasets is installed) and NumPy arrays held in memory (neither
 set; `read` only). `params` is anything with TFM's DataConfig
 attribute names; every DataConfig field that official_like accepts is
-applied here (`cycle_length`, `block_length`, `deterministic`, `sharding`,
+applied here or in its stages (`cycle_length`, `block_length`, `deterministic`, `sharding`,
 `ram_budget`, `autotune_algorithm`, `prefetch_buffer_size`, ...).
 
 The pipeline, in order: list files -> shard (files or examples) -> [per
@@ -18,6 +18,8 @@ checkpoint holds the input as a count of examples, and a resume drops raw
 records without decoding them. With `cache`, decoded examples are cached and
 shuffled each epoch; arrays are indexed, and gathered a batch at a time.
 TFDS keeps TFM's order (its iterator is checkpointed whole, `resumable_input`).
+The stages both readers share (file records, TFDS, options, prefetch) live in
+`run/input_stages.py`.
 """
 import inspect
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Union
@@ -27,10 +29,7 @@ import tensorflow as tf
 from official_like.modeling.hyperparams import base_config
 from official_like.run import file_patterns
 from official_like.run import input_position
-
-# Fixed (not AUTOTUNE) so the interleaved order of files, and hence the order
-# of examples for a given seed, does not depend on the machine's CPU count.
-_MAX_CYCLE_LENGTH = 16
+from official_like.run import input_stages
 
 
 def match_files(input_path: Union[str, Sequence[str]]) -> List[str]:
@@ -63,46 +62,37 @@ def read(params: Any,
     A dataset of per-replica batches; infinite when training, one pass
     otherwise.
   """
-  batch_size = per_replica_batch_size(params.global_batch_size, input_context)
+  batch_size = input_stages.per_replica_batch_size(params.global_batch_size, input_context)
   training = bool(params.is_training)
-  shuffle_buffer_size = params.shuffle_buffer_size
-  if training and (not isinstance(shuffle_buffer_size, int) or
-                   shuffle_buffer_size <= 0):
-    raise ValueError('`shuffle_buffer_size` must be a positive int when '
-                     f'training, got {shuffle_buffer_size!r}.')
+  if training:
+    _check_shuffle_buffer(params.shuffle_buffer_size)
   seed = getattr(params, 'seed', None)
-  shard = _shard_of(params, input_context)
-
+  shard = input_stages.shard_of(params, input_context)
   if getattr(params, 'tfds_name', ''):
-    dataset = _tfds(params, training, *shard, seed).with_options(_options(params))
-    if getattr(params, 'cache', False):
-      dataset = dataset.cache()
-    if training:
-      dataset = dataset.shuffle(shuffle_buffer_size, seed=seed).repeat()
-    dataset = dataset.batch(batch_size, drop_remainder=getattr(params, 'drop_remainder',
-                                                               True))
+    dataset = _tfds_batches(params, shard, seed, batch_size, training)
   else:
     source = (_tfrecords(params, decode_fn, *shard) if params.input_path
               else _arrays(arrays, *shard))
     dataset = _batches(source, params, seed, batch_size, training)
-  return _prefetch(dataset, params)
+  return input_stages.prefetch(dataset, params)
 
 
-def _prefetch(dataset: tf.data.Dataset, params: Any) -> tf.data.Dataset:
-  return dataset.prefetch(getattr(params, 'prefetch_buffer_size', None) or tf.data.AUTOTUNE)
+def _check_shuffle_buffer(shuffle_buffer_size: Any) -> None:
+  if not isinstance(shuffle_buffer_size, int) or shuffle_buffer_size <= 0:
+    raise ValueError('`shuffle_buffer_size` must be a positive int when '
+                     f'training, got {shuffle_buffer_size!r}.')
 
 
-def per_replica_batch_size(global_batch_size: int,
-                           input_context: Optional[tf.distribute.InputContext]) -> int:
-  return (input_context.get_per_replica_batch_size(global_batch_size)
-          if input_context else global_batch_size)
-
-
-def _shard_of(params: Any, input_context: Optional[tf.distribute.InputContext]):
-  """(number of input pipelines, this pipeline's index); (1, 0) when not sharding."""
-  if input_context is None or not getattr(params, 'sharding', True):
-    return 1, 0
-  return input_context.num_input_pipelines, input_context.input_pipeline_id
+def _tfds_batches(params: Any, shard, seed: Optional[int], batch_size: int,
+                  training: bool) -> tf.data.Dataset:
+  """Batches of a TFDS split in TFM's order: [cache] -> [shuffle -> repeat] -> batch."""
+  dataset = input_stages.tfds_records(params, training, *shard, seed).with_options(
+      input_stages.options(params))
+  if getattr(params, 'cache', False):
+    dataset = dataset.cache()
+  if training:
+    dataset = dataset.shuffle(params.shuffle_buffer_size, seed=seed).repeat()
+  return dataset.batch(batch_size, drop_remainder=getattr(params, 'drop_remainder', True))
 
 
 def _batches(source: '_Source', params: Any, seed: Optional[int], batch_size: int,
@@ -126,14 +116,14 @@ def _batches(source: '_Source', params: Any, seed: Optional[int], batch_size: in
       cached = input_position.epochs(
           lambda seeds: cached.shuffle(buffer, seed=seeds[0]), seed=seed,
           batch_size=batch_size, examples_per_epoch=source.size, keys=False)
-    return cached.with_options(_options(params)).batch(batch_size, drop_remainder=drop)
+    return cached.with_options(input_stages.options(params)).batch(batch_size, drop_remainder=drop)
   if training:
     records = input_position.epochs(
         lambda seeds: source.records(seeds).shuffle(buffer, seed=seeds[0]), seed=seed,
         batch_size=batch_size, examples_per_epoch=source.size, keys=keys)
   else:
     records = stored_keyed if keys else stored
-  records = records.with_options(_options(params))
+  records = records.with_options(input_stages.options(params))
   if source.batched:
     return records.batch(batch_size, drop_remainder=drop).map(
         lambda batch: source.decode_one(batch, None))
@@ -158,40 +148,9 @@ def _tfrecords(params: Any, decode_fn, num_pipelines: int, pipeline_id: int) -> 
   if decode_fn is None:
     raise ValueError('`decode_fn` is required to read `input_path` '
                      f'{params.input_path!r}.')
-  records = _file_records(match_files(params.input_path), params, num_pipelines,
-                          pipeline_id)
+  records = input_stages.file_records(match_files(params.input_path), params, num_pipelines,
+                                      pipeline_id)
   return _Source(records, _decoder(decode_fn), None)
-
-
-def _file_records(files: Sequence[str], params: Any, num_pipelines: int, pipeline_id: int,
-                  dataset_fn: Callable[..., tf.data.Dataset] = tf.data.TFRecordDataset
-                  ) -> Callable[[Optional[tf.Tensor]], tf.data.Dataset]:
-  """seeds -> one epoch of this pipeline's records: files in stored order, or shuffled by seeds."""
-  shard_files = len(files) >= num_pipelines
-  if shard_files:
-    # Each pipeline reads only its own files: no wasted reads, and shards
-    # are disjoint because every worker lists the same sorted files.
-    files = files[pipeline_id::num_pipelines]
-  deterministic = getattr(params, 'deterministic', None) is not False
-
-  def records(seeds):
-    names = tf.constant(files)
-    if seeds is not None:
-      names = tf.gather(names, tf.random.experimental.stateless_shuffle(
-          tf.range(len(files)), seeds))
-    dataset = tf.data.Dataset.from_tensor_slices(names).interleave(
-        dataset_fn,
-        cycle_length=(getattr(params, 'cycle_length', None)
-                      or min(len(files), _MAX_CYCLE_LENGTH)),
-        block_length=getattr(params, 'block_length', 1),
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
-    if not shard_files:
-      # Too few files to give each pipeline one: every pipeline reads them
-      # all and keeps every num_pipelines-th example (the same file order
-      # on every worker, as the seeds are the same).
-      dataset = dataset.shard(num_pipelines, pipeline_id)
-    return dataset
-  return records
 
 
 def _decoder(decode_fn):
@@ -210,43 +169,6 @@ def _arrays(arrays: Any, num_pipelines: int, pipeline_id: int) -> _Source:
   return _Source(lambda seeds: tf.data.Dataset.range(size),
                  lambda indices, key: tf.nest.map_structure(
                      lambda t: tf.gather(t, indices), rows), size, batched=True)
-
-
-def _options(params: Any) -> tf.data.Options:
-  """Deterministic order (unless `deterministic: false`), autotuning, no auto-shard.
-
-  Sharding is done by `read` itself, so tf.distribute must not shard again.
-  """
-  options = tf.data.Options()
-  options.experimental_distribute.auto_shard_policy = (
-      tf.data.experimental.AutoShardPolicy.OFF)
-  deterministic = getattr(params, 'deterministic', None)
-  options.deterministic = True if deterministic is None else deterministic
-  algorithm = getattr(params, 'autotune_algorithm', None)
-  if algorithm:
-    options.autotune.autotune_algorithm = tf.data.experimental.AutotuneAlgorithm[algorithm]
-  ram_budget = getattr(params, 'ram_budget', None)
-  if ram_budget:
-    options.autotune.ram_budget = ram_budget * 1024**3
-  return options
-
-
-def _tfds(params: Any, training: bool, num_pipelines: int, pipeline_id: int,
-          seed: Optional[int]) -> tf.data.Dataset:
-  """This pipeline's shard of a TFDS split, read as TFM's InputReader reads it."""
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
-  interleave = {'interleave_block_length': getattr(params, 'block_length', 1)}
-  if getattr(params, 'cycle_length', None):
-    interleave['interleave_cycle_length'] = params.cycle_length
-  read_config = tfds.ReadConfig(shuffle_seed=seed, **interleave)
-  skip = getattr(params, 'tfds_skip_decoding_feature', '')
-  decoders = {name: tfds.decode.SkipDecoding() for name in skip.split(',') if name}
-  dataset = tfds.load(
-      params.tfds_name, split=params.tfds_split or 'train',
-      data_dir=getattr(params, 'tfds_data_dir', '') or None,
-      as_supervised=getattr(params, 'tfds_as_supervised', False),
-      shuffle_files=training, read_config=read_config, decoders=decoders or None)
-  return dataset.shard(num_pipelines, pipeline_id) if num_pipelines > 1 else dataset
 
 
 def _maybe_map(dataset: tf.data.Dataset, fn: Optional[Callable[..., Any]]) -> tf.data.Dataset:
@@ -324,14 +246,14 @@ class InputReader:
   def _read_data_source(self, matched_files, dataset_fn,
                         input_context: Optional[tf.distribute.InputContext] = None):
     """Raw records, endless when training: one dataset, or a dict for a dict of sources."""
-    shard = _shard_of(self._params, input_context)
+    shard = input_stages.shard_of(self._params, input_context)
     if self._params.tfds_name:
-      dataset = _tfds(self._params, self._is_training, *shard, self._seed)
+      dataset = input_stages.tfds_records(self._params, self._is_training, *shard, self._seed)
     elif isinstance(matched_files, dict):
       return {name: self._read_data_source(files, dataset_fn, input_context)
               for name, files in matched_files.items()}
     else:
-      dataset = _file_records(matched_files, self._params, *shard, dataset_fn)(None)
+      dataset = input_stages.file_records(matched_files, self._params, *shard, dataset_fn)(None)
     return dataset.repeat() if self._is_training and not self._cache else dataset
 
   def _positional(self) -> bool:
@@ -343,12 +265,14 @@ class InputReader:
             and isinstance(self._matched_files, list))
 
   def _positional_records(self, input_context) -> tf.data.Dataset:
-    records = _file_records(self._matched_files, self._params,
-                            *_shard_of(self._params, input_context), self._dataset_fn)
+    records = input_stages.file_records(
+        self._matched_files, self._params, *input_stages.shard_of(self._params, input_context),
+        self._dataset_fn)
     buffer = self._params.shuffle_buffer_size
     return input_position.epochs(
         lambda seeds: records(seeds).shuffle(buffer, seed=seeds[0]), seed=self._seed,
-        batch_size=per_replica_batch_size(self._global_batch_size, input_context), keys=False)
+        batch_size=input_stages.per_replica_batch_size(self._global_batch_size, input_context),
+        keys=False)
 
   def _decode_and_parse_dataset(self, dataset, batch_size: int,
                                 input_context: Optional[tf.distribute.InputContext] = None
@@ -374,7 +298,7 @@ class InputReader:
         dataset = dataset.repeat().shuffle(self._params.shuffle_buffer_size, seed=self._seed)
     if self._transform_and_batch_fn is not None:
       return self._transform_and_batch_fn(dataset, input_context)
-    return dataset.batch(per_replica_batch_size(batch_size, input_context),
+    return dataset.batch(input_stages.per_replica_batch_size(batch_size, input_context),
                          drop_remainder=self._drop_remainder)
 
   def _maybe_apply_data_service(self, dataset: tf.data.Dataset,
@@ -398,4 +322,5 @@ class InputReader:
     finally:
       self._records_shuffled = False
     dataset = _maybe_map(dataset, self._postprocess_fn)
-    return _prefetch(dataset.with_options(_options(self._params)), self._params)
+    return input_stages.prefetch(dataset.with_options(input_stages.options(self._params)),
+                                 self._params)
