@@ -21,6 +21,7 @@ from typing import Optional
 
 from absl import logging
 
+from official_like.run import file_patterns
 from official_like.run.errors import RunError
 
 LOCK_NAME = '.lock'
@@ -37,7 +38,7 @@ def check_free(model_dir: str) -> None:
   taken and dropped at once, and a directory without a lock file is left
   untouched. The run still takes the lock for good later (`ModelDirLock`).
   """
-  if '://' in model_dir:
+  if file_patterns.is_remote(model_dir):
     return
   try:
     fd = os.open(os.path.join(model_dir, LOCK_NAME), os.O_RDWR)
@@ -78,7 +79,7 @@ class ModelDirLock:
   def acquire(self) -> 'ModelDirLock':
     if self._fd is not None:
       return self
-    if '://' in self.model_dir:
+    if file_patterns.is_remote(self.model_dir):
       logging.info('Not locking %s: flock needs a local filesystem', self.model_dir)
       return self
     os.makedirs(self.model_dir, exist_ok=True)
