@@ -30,7 +30,6 @@ Writes `lr_find.csv` (step, learning_rate, loss, smoothed_loss) and
 `lr_find.png` into model_dir, and nothing else: no checkpoint, no summary,
 no params.yaml. The run's own checkpoints are neither read nor touched.
 """
-import copy
 import csv
 import dataclasses
 import os
@@ -137,10 +136,8 @@ def range_test(params: cfg.ExperimentConfig, task: base_task.Task,
                strategy: tf.distribute.Strategy, min_lr: float = MIN_LR,
                max_lr: float = MAX_LR, steps: int = STEPS) -> RangeTest:
   """Trains a fresh model for up to `steps` steps at exponentially rising rates."""
-  probe = copy.deepcopy(params)
-  object.__setattr__(probe, '_locked', False)
-  probe.trainer.optimizer_config = probe_config(
-      params.trainer.optimizer_config, min_lr, max_lr, steps)
+  probe = params.replace(trainer=params.trainer.replace(optimizer_config=probe_config(
+      params.trainer.optimizer_config, min_lr, max_lr, steps)))
   seed = getattr(params.runtime, 'seed', None)
   with strategy.scope(), seeding.seeded(seed):
     model = task.build_model()
