@@ -1,6 +1,7 @@
 """TFM's small run helpers in `train_utils` against TFM's own (NLP's continuous finetuning calls them)."""
 import json
 import os
+import types
 
 from official.core import train_utils as tfm_train_utils
 import pytest
@@ -69,6 +70,9 @@ def test_try_count_params(trainable_only):
       trainable if trainable_only else all_params)
   if not trainable_only:
     assert tfm_train_utils.try_count_params(model) == all_params
+  else:  # TFM counts trainable_variables where it honours the flag (not on Keras models).
+    variables = types.SimpleNamespace(trainable_variables=model.trainable_variables)
+    assert tfm_train_utils.try_count_params(variables, trainable_only=True) == trainable
   module = tf.Module()
   module.w = tf.Variable(tf.zeros([5, 2]))
   module.frozen = tf.Variable(tf.zeros([3]), trainable=False)
