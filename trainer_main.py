@@ -141,7 +141,8 @@ def prepare():
   tf_quiet.import_quietly()
   from official_like.common import distribute_utils  # pylint: disable=g-import-not-at-top
   from official_like.core import task_factory  # pylint: disable=g-import-not-at-top
-  from official_like.core import train_lib  # pylint: disable=g-import-not-at-top
+  from official_like.core import train_lib  # pylint: disable=g-import-not-at-top,unused-import
+  from official_like.core import train_utils  # pylint: disable=g-import-not-at-top
   task_factory.get_task_cls(type(params.task))  # Registers the task's configurables.
   gin_bindings.parse(FLAGS.gin_file, FLAGS.gin_params)
   runtime = params.runtime
@@ -150,7 +151,7 @@ def prepare():
       distribution_strategy=runtime.distribution_strategy,
       num_gpus=runtime.num_gpus, all_reduce_alg=runtime.all_reduce_alg,
       num_packs=runtime.num_packs, tpu_address=runtime.tpu)
-  train_lib.check_batches(params, FLAGS.mode, strategy.num_replicas_in_sync)
+  train_utils.check_mode_batch_sizes(params, FLAGS.mode, strategy.num_replicas_in_sync)
   return params, strategy
 
 

@@ -19,24 +19,23 @@ from model_dirs import snapshot
 from official_like.core import exp_factory
 from official_like.core import task_factory
 from official_like.core import train_lib
+from official_like.core import train_utils
+from official_like.modeling.hyperparams import ConfigError
 from official_like.run import model_dir_lock
 from official_like.run import preemption
 
 
-def digits_params(**trainer):
+def build(model_dir, runner_cls=train_lib.OrbitExperimentRunner, train_steps=20,
+          checkpoint_interval=10, **kwargs):
+  """A `train` runner of digits_mlp: loops of 10 steps, summaries every loop."""
   params = exp_factory.get_exp_config('digits_mlp')
-  params.override({'trainer': dict(dict(
-      train_steps=20, steps_per_loop=10, summary_interval=10, checkpoint_interval=10,
-      validation_interval=20), **trainer)})
-  return params
-
-
-def build(params, model_dir, runner_cls=train_lib.OrbitExperimentRunner, mode='train',
-          **kwargs):
+  params.override({'trainer': {
+      'train_steps': train_steps, 'checkpoint_interval': checkpoint_interval,
+      'steps_per_loop': 10, 'summary_interval': 10, 'validation_interval': 20}})
   strategy = tf.distribute.get_strategy()
   with strategy.scope():
     task = task_factory.get_task(params.task, logging_dir=str(model_dir))
-  return runner_cls(distribution_strategy=strategy, task=task, mode=mode, params=params,
+  return runner_cls(distribution_strategy=strategy, task=task, mode='train', params=params,
                     model_dir=str(model_dir), **kwargs)
 
 
@@ -46,7 +45,7 @@ def latest_step(model_dir):
 
 def test_a_built_runner_holds_no_lock_and_writes_nothing_until_it_runs(tmp_path):
   model_dir = tmp_path / 'model'
-  runner = build(digits_params(), model_dir)
+  runner = build(model_dir)
   assert not model_dir.exists()
   with model_dir_lock.ModelDirLock(str(model_dir)) as other:  # Another run may start.
     assert other.held
@@ -59,10 +58,10 @@ def test_a_built_runner_holds_no_lock_and_writes_nothing_until_it_runs(tmp_path)
 
 def test_a_model_dir_in_use_refuses_run_before_it_writes(tmp_path):
   model_dir = tmp_path / 'model'
-  build(digits_params(train_steps=10), model_dir).run()
+  build(model_dir, train_steps=10).run()
   (model_dir / 'ckpt-20_temp').mkdir()  # A save killed half way: run removes it.
   (model_dir / 'ckpt-20_temp' / 'part').write_text('partial')
-  runner = build(digits_params(), model_dir)  # Another params.yaml: it would be kept aside.
+  runner = build(model_dir)  # Another params.yaml: it would be kept aside.
   with model_dir_lock.ModelDirLock(str(model_dir)):
     before = snapshot(str(model_dir))
     holder = (model_dir / model_dir_lock.LOCK_NAME).read_text().strip()
@@ -108,12 +107,12 @@ class TFMStyleRunner(CountingRunner):
 
 def test_a_subclass_replaces_one_step_and_signals_follow_its_actions(tmp_path):
   previous = signal.getsignal(signal.SIGINT)
-  ours = build(digits_params(), tmp_path / 'ours', CountingRunner)
+  ours = build(tmp_path / 'ours', CountingRunner)
   _, logs = ours.run()
   assert logs == {} and latest_step(tmp_path / 'ours') == 20
   assert len(ours.handlers) == 2  # One per train loop.
   assert all(h is not previous for h in ours.handlers)  # Caught for SaveAndStopOnSignal.
-  tfm_style = build(digits_params(), tmp_path / 'tfm_style', TFMStyleRunner)
+  tfm_style = build(tmp_path / 'tfm_style', TFMStyleRunner)
   tfm_style.run()
   assert latest_step(tmp_path / 'tfm_style') == 20
   assert tfm_style.handlers == [previous, previous]  # Nothing would act on a signal.
@@ -134,8 +133,8 @@ def test_a_controller_without_train_actions_still_saves_and_stops_on_a_signal(tm
   model_dir = tmp_path / 'model'
   previous = signal.getsignal(signal.SIGINT)
   interrupt = lambda output: os.kill(os.getpid(), signal.SIGINT)
-  runner = build(digits_params(checkpoint_interval=20), model_dir,
-                 controller_cls=ActionsKeptInside, train_actions=[interrupt])
+  runner = build(model_dir, checkpoint_interval=20, controller_cls=ActionsKeptInside,
+                 train_actions=[interrupt])
   assert not hasattr(runner.controller, 'train_actions')
   with pytest.raises(preemption.Preempted) as error:
     runner.run()
@@ -144,3 +143,29 @@ def test_a_controller_without_train_actions_still_saves_and_stops_on_a_signal(tm
   assert signal.getsignal(signal.SIGINT) is previous
   with model_dir_lock.ModelDirLock(str(model_dir)) as other:
     assert other.held
+
+
+@pytest.mark.parametrize('mode, refused', [
+    ('train', 'train_data'), ('lr_find', 'train_data'), ('eval', 'validation_data'),
+    ('continuous_eval', 'validation_data'), ('train_and_post_eval', 'train_data'),
+    ('lr_preview', None)])
+def test_the_one_batch_check_knows_the_data_each_mode_reads(mode, refused):
+  """The check the runner and trainer_main.py both ask, on 2 replicas."""
+  params = exp_factory.get_exp_config('digits_mlp')
+  odd = 'validation_data' if refused == 'validation_data' else 'train_data'
+  params.override({'task': {odd: {'global_batch_size': 33}}})
+  if refused is None:
+    train_utils.check_mode_batch_sizes(params, mode, 2)
+    return
+  with pytest.raises(ConfigError) as error:
+    train_utils.check_mode_batch_sizes(params, mode, 2)
+  assert str(error.value) == (f'task.{refused}.global_batch_size: 33 does not split '
+                              'evenly over the 2 replicas in sync; use a multiple of 2')
+
+
+def test_a_post_evaluation_reads_validation_data():
+  params = exp_factory.get_exp_config('digits_mlp')
+  params.override({'task': {'validation_data': {'global_batch_size': 33}}})
+  train_utils.check_mode_batch_sizes(params, 'train', 2)
+  with pytest.raises(ConfigError, match='validation_data.global_batch_size: 33'):
+    train_utils.check_mode_batch_sizes(params, 'train', 2, run_post_eval=True)

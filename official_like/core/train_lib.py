@@ -1,9 +1,11 @@
 """The experiment runner: trainer, checkpoints and an Orbit Controller for one mode.
 
-`OrbitExperimentRunner` has TFM's seams (`_build_trainer`,
-`_build_best_checkpoint_exporter`, `_maybe_build_checkpoint_manager`,
-`_build_controller`, `run`), so a subclass replaces one piece; `run_experiment`
-is a thin wrapper over it. Everything about the loops belongs to Orbit.
+`OrbitExperimentRunner.__init__` is a list of build steps, TFM's
+(`_build_trainer`, `_maybe_build_checkpoint_manager`, `_build_controller`, ...)
+and ours, so a subclass replaces one piece as in TFM. Building reads model_dir
+but writes nothing: `run` takes the lock, then writes and runs, so a runner
+built but never run blocks no one. `run_experiment` is a thin wrapper over it.
+Everything about the loops belongs to Orbit.
 """
 import contextlib
 import os
@@ -57,13 +59,6 @@ def check_mode(mode: str) -> None:
     raise ConfigError(('mode',), f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
 
 
-def check_batches(params: cfg.ExperimentConfig, mode: str, replicas: int,
-                  run_post_eval: bool = False) -> None:
-  """The batch check for the data `mode` reads: the runner's and trainer_main.py's."""
-  train_utils.check_batch_sizes(params, replicas, trains(mode),
-                                evaluates(mode, run_post_eval))
-
-
 class OrbitExperimentRunner:
   """Runs one mode of an experiment with Orbit's Controller.
 
@@ -71,21 +66,15 @@ class OrbitExperimentRunner:
   checkpoint: global step, weights, optimizer slots and the schedule's
   position all continue, and so do the input's position (on every worker,
   see `resumable_input`) and the random layers' state
-  (`Trainer.resume_checkpoint`): with `runtime.seed`
-  set, a killed and rerun run ends with the uninterrupted run's weights, bit
-  for bit. Training holds `model_dir/.lock` (`model_dir_lock`) while it
-  runs, so a second training process on the same model_dir is refused;
-  SIGTERM and Ctrl-C save the current step and stop (`preemption`). Train
-  loops end at multiples of `steps_per_loop`, so an evaluation or restart at
-  another step does not shift later loops off the multiples of
-  `summary_interval`. On a multi-worker run every worker resumes from the
-  chief's checkpoint and writes its own copies to a scratch directory that is
-  removed at the end.
-
-  `__init__` checks the config and builds the pieces, one overridable step
-  each (TFM's `_build_trainer`, `_maybe_build_checkpoint_manager`,
-  `_build_controller`, and ours); it reads model_dir but writes nothing.
-  `run` takes the lock, then writes (`_write_model_dir`) and runs.
+  (`Trainer.resume_checkpoint`): with `runtime.seed` set, a killed and rerun
+  run ends with the uninterrupted run's weights, bit for bit. Training holds
+  `model_dir/.lock` (`model_dir_lock`) while it runs, so a second training
+  process on the same model_dir is refused; SIGTERM and Ctrl-C save the
+  current step and stop (`preemption`). Train loops end at multiples of
+  `steps_per_loop`, so an evaluation or restart at another step does not
+  shift later loops off the multiples of `summary_interval`. On a
+  multi-worker run every worker resumes from the chief's checkpoint and
+  writes its own copies to a scratch directory that is removed at the end.
   """
 
   def __init__(self, distribution_strategy: tf.distribute.Strategy,
@@ -100,19 +89,12 @@ class OrbitExperimentRunner:
                enable_async_checkpointing: bool = False):
     """Checks the config and builds every piece; nothing is written before `run`.
 
-    Args:
-      distribution_strategy: the strategy to run under (None: the current one).
-      task: the Task to train or evaluate.
-      mode: one of `official_like.common.flags.MODES`.
-      params: the experiment config; validated here.
-      model_dir: where checkpoints, summaries and params.yaml go.
-      run_post_eval: evaluate once after training; `run` then returns the logs.
-      save_summary: write TensorBoard summaries.
-      train_actions, eval_actions: extra Orbit actions, run before the config's.
-      trainer: a Trainer built under the strategy's scope (else one is built).
-      controller_cls: an `orbit.Controller` subclass.
-      summary_manager, eval_summary_manager: replace the default writers.
-      enable_async_checkpointing: save checkpoints in the background.
+    As TFM's: `distribution_strategy` None is the current one; `mode` is one
+    of `common.flags.MODES`; `params` is validated here; `run_post_eval`
+    evaluates once after training (`run` returns its logs); `train_actions`
+    and `eval_actions` run before the config's; a given `trainer` was built
+    under the strategy's scope; `controller_cls` is an `orbit.Controller`
+    subclass; `summary_manager`/`eval_summary_manager` replace the defaults.
     """
     self.strategy = distribution_strategy or tf.distribute.get_strategy()
     self._params, self._model_dir, self._mode = params, model_dir, mode
@@ -158,15 +140,14 @@ class OrbitExperimentRunner:
   def controller(self) -> orbit.Controller:
     return self._controller
 
-  # The build steps, in the order `__init__` takes them.
-
   def _check_config(self) -> None:
     """Refuses a bad mode or config before TensorFlow builds anything."""
     check_mode(self._mode)
     self._params.validate()
     experiment_parser.resolve_learning_rate(self._params)  # A no-op once parsed.
-    check_batches(self._params, self._mode, self.strategy.num_replicas_in_sync,
-                  self._run_post_eval)
+    train_utils.check_mode_batch_sizes(self._params, self._mode,
+                                       self.strategy.num_replicas_in_sync,
+                                       self._run_post_eval)
     if trains(self._mode):
       experiment_parser.check_trainable(self._params)
       seeding.check_seed_for_determinism(self._params.runtime)
@@ -190,9 +171,8 @@ class OrbitExperimentRunner:
   def _build_learning_rate_plan(self) -> Tuple[List[orbit.Action], List[orbit.Action]]:
     """Warns when the rate plan does not fit train_steps (`lr_lint`): chief training only.
 
-    Keeps the planned curve for `_write_learning_rate_plan`. With summaries,
-    returns the (train, eval) actions that record the HParams session's
-    final metrics.
+    Keeps the curve for `_write_learning_rate_plan`; with summaries, returns
+    the (train, eval) actions that record the HParams session's final metrics.
     """
     self._lr_curve = None
     if not (self._chief and self._training):
@@ -303,19 +283,15 @@ class OrbitExperimentRunner:
     return IntervalSummaryManager(summary_dir, self._trainer.global_step,
                                   self._params.trainer.summary_interval)
 
-  # Running.
-
   def run(self) -> Tuple[tf_keras.Model, Mapping[str, Any]]:
     """Runs the mode; returns the model and, with `run_post_eval`, the eval logs.
 
-    Other modes return {} as in TFM; pass an eval action (e.g.
-    `eval_actions=[logs.update]`) to see every evaluation's results.
-
-    A chief's training holds the model_dir's lock from before its first
-    write until it returns, and stops on SIGTERM/SIGINT after saving the
-    current step (`preemption.Preempted`). `continuous_eval` stops once no
-    new checkpoint appeared for `continuous_eval_timeout` seconds, and fails
-    (RunError) if none ever did.
+    Other modes return {} as in TFM (an eval action such as
+    `eval_actions=[logs.update]` sees every evaluation's results). A chief's
+    training holds the model_dir's lock from before its first write until it
+    returns, and stops on SIGTERM/SIGINT after saving the current step
+    (`preemption.Preempted`). `continuous_eval` stops once no new checkpoint
+    appeared for `continuous_eval_timeout` seconds; RunError if none ever did.
     """
     with self._model_dir_held() as lock:
       self._write_model_dir(lock)
