@@ -308,13 +308,16 @@ class OrbitExperimentRunner:
     """What a run records before it starts; only once no other process can be writing."""
     if lock is not None and lock.held:
       train_utils.remove_partial_checkpoints(self._model_dir)
-    if not self._chief:
-      return
-    if self._training:  # Evaluations only read, as in TFM's train.py.
+    if self._chief:
+      self._write_params()
+      self._write_learning_rate_plan()
+
+  def _write_params(self) -> None:
+    """params.yaml (training only, as TFM's train.py) and the optimizer config used."""
+    if self._training:
       train_utils.serialize_config(self._params, self._model_dir)
     train_utils.record_effective_optimizer_config(self._params, self._trainer.optimizer,
                                                   self._model_dir)
-    self._write_learning_rate_plan()
 
   def _write_learning_rate_plan(self) -> None:
     """The planned curve (`lr_plan`) and the HParams session, once per model_dir."""
