@@ -151,9 +151,7 @@ def prepare():
       distribution_strategy=runtime.distribution_strategy,
       num_gpus=runtime.num_gpus, all_reduce_alg=runtime.all_reduce_alg,
       num_packs=runtime.num_packs, tpu_address=runtime.tpu)
-  train_utils.check_batch_sizes(params, strategy.num_replicas_in_sync,
-                                'train' in FLAGS.mode or FLAGS.mode == 'lr_find',
-                                'eval' in FLAGS.mode)
+  train_utils.check_mode_batch_sizes(params, FLAGS.mode, strategy.num_replicas_in_sync)
   return params, strategy
 
 

@@ -3,8 +3,8 @@
 `MODES` is the one list of run modes: the flag's enum and the runner's check
 both read it. `TOOL_MODES` are what `trainer_main.py` offers on top: they
 look at the learning rate of the same config and train nothing, so the
-runner refuses them. Defining the flags twice (a binary and a library both
-asking) is harmless.
+runner refuses them. `trains` and `evaluates` say which data a mode reads.
+Defining the flags twice (a binary and a library both asking) is harmless.
 
 A repeated flag is never dropped: the list flags (`--config_file`,
 `--params_override`, `--gin_file`, `--gin_params`) keep every value in
@@ -20,6 +20,18 @@ MODES = ('train', 'eval', 'train_and_eval', 'continuous_eval', 'train_and_post_e
 # lr_preview: the planned curve, table, PNG and CSV, without model or data.
 # lr_find: a learning-rate range test on a throwaway model.
 TOOL_MODES = ('lr_preview', 'lr_find')
+
+
+def trains(mode: str) -> bool:
+  """Whether `mode` reads train_data (lr_find trains a throwaway model)."""
+  return 'train' in mode or mode == 'lr_find'
+
+
+def evaluates(mode: str, run_post_eval: bool = False) -> bool:
+  """Whether `mode` (or an evaluation after training) reads validation_data."""
+  return 'eval' in mode or run_post_eval
+
+
 MODE_HELP = {
     'train': 'train to trainer.train_steps (resumes from the latest checkpoint)',
     'eval': 'evaluate the latest checkpoint once',

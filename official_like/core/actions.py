@@ -22,7 +22,6 @@ from official_like.core import base_trainer
 from official_like.core import config_definitions as cfg
 from official_like.modeling.optimization.ema_optimizer import ExponentialMovingAverage
 from official_like.run.errors import RunError
-from official_like.run import preemption
 
 
 class TrainClock:
@@ -236,14 +235,15 @@ class PruningAction:
 def get_train_actions(params: cfg.ExperimentConfig, trainer: base_trainer.Trainer,
                       model_dir: str,
                       checkpoint_manager: tf.train.CheckpointManager) -> List[orbit.Action]:
-  """Progress logging, pruning, divergence recovery and on-demand preemption checkpoints.
+  """Progress logging, pruning, divergence recovery and multi-worker preemption checkpoints.
 
   Pruning (`PruningAction`) when the task config has a true `pruning`;
-  its summaries go to `model_dir/metrics`. Preemption: a multi-worker run
-  (its strategy has a cluster resolver) uses Orbit's
-  `SaveCheckpointIfPreempted`; a single process saves and stops on SIGTERM
-  or SIGINT (see `preemption`). `preemption_on_demand_checkpoint` turns
-  both off.
+  its summaries go to `model_dir/metrics`. Preemption, as in TFM: a
+  multi-worker run (its strategy has a cluster resolver) gets Orbit's
+  `SaveCheckpointIfPreempted` unless `preemption_on_demand_checkpoint` is
+  off. A single process's save and stop on SIGTERM/SIGINT is the runner's
+  (`train_lib.OrbitExperimentRunner._build_stop_on_signal`), because it also
+  decides whether the signals are caught.
   """
   t = params.trainer
   actions = [ProgressLogger(trainer.global_step, t.train_steps, clock=_clock_of(trainer))]
@@ -258,9 +258,6 @@ def get_train_actions(params: cfg.ExperimentConfig, trainer: base_trainer.Traine
     actions.append(orbit.actions.SaveCheckpointIfPreempted(
         trainer.strategy.cluster_resolver, checkpoint_manager, trainer.global_step,
         keep_running_after_save=True))
-  elif t.preemption_on_demand_checkpoint and checkpoint_manager:
-    actions.append(preemption.SaveAndStopOnSignal(checkpoint_manager,
-                                                   trainer.global_step))
   return actions
 
 

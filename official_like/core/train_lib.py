@@ -1,10 +1,13 @@
 """The experiment runner: trainer, checkpoints and an Orbit Controller for one mode.
 
-`OrbitExperimentRunner` has TFM's seams (`_build_trainer`,
-`_build_best_checkpoint_exporter`, `_maybe_build_checkpoint_manager`,
-`_build_controller`, `run`), so a subclass replaces one piece; `run_experiment`
-is a thin wrapper over it. Everything about the loops belongs to Orbit.
+`OrbitExperimentRunner.__init__` is a list of build steps, TFM's
+(`_build_trainer`, `_maybe_build_checkpoint_manager`, `_build_controller`, ...)
+and ours, so a subclass replaces one piece as in TFM. Building reads model_dir
+but writes nothing: `run` takes the lock, then writes and runs, so a runner
+built but never run blocks no one. `run_experiment` is a thin wrapper over it.
+Everything about the loops belongs to Orbit.
 """
+import contextlib
 import os
 from typing import Any, List, Mapping, Optional, Tuple
 
@@ -16,6 +19,8 @@ import tf_keras
 
 from official_like.common import distribute_utils
 from official_like.common.flags import MODES
+from official_like.common.flags import evaluates
+from official_like.common.flags import trains
 from official_like.core import actions
 from official_like.core import base_task
 from official_like.core import base_trainer
@@ -61,16 +66,15 @@ class OrbitExperimentRunner:
   checkpoint: global step, weights, optimizer slots and the schedule's
   position all continue, and so do the input's position (on every worker,
   see `resumable_input`) and the random layers' state
-  (`Trainer.resume_checkpoint`): with `runtime.seed`
-  set, a killed and rerun run ends with the uninterrupted run's weights, bit
-  for bit. Training holds `model_dir/.lock` (`model_dir_lock`), so a second
-  training process on the same model_dir is refused; SIGTERM and Ctrl-C save
-  the current step and stop (`preemption`). Train loops end at multiples of
+  (`Trainer.resume_checkpoint`): with `runtime.seed` set, a killed and rerun
+  run ends with the uninterrupted run's weights, bit for bit. Training holds
+  `model_dir/.lock` (`model_dir_lock`) while it runs, so a second training
+  process on the same model_dir is refused; SIGTERM and Ctrl-C save the
+  current step and stop (`preemption`). Train loops end at multiples of
   `steps_per_loop`, so an evaluation or restart at another step does not
   shift later loops off the multiples of `summary_interval`. On a
-  multi-worker run every
-  worker resumes from the chief's checkpoint and writes its own copies to a
-  scratch directory that is removed at the end.
+  multi-worker run every worker resumes from the chief's checkpoint and
+  writes its own copies to a scratch directory that is removed at the end.
   """
 
   def __init__(self, distribution_strategy: tf.distribute.Strategy,
@@ -83,76 +87,38 @@ class OrbitExperimentRunner:
                summary_manager: Optional[orbit.utils.SummaryManager] = None,
                eval_summary_manager: Optional[orbit.utils.SummaryManager] = None,
                enable_async_checkpointing: bool = False):
-    """Checks the config, writes params.yaml (chief, training) and builds every piece.
+    """Checks the config and builds every piece; nothing is written before `run`.
 
-    Args:
-      distribution_strategy: the strategy to run under (None: the current one).
-      task: the Task to train or evaluate.
-      mode: one of `official_like.common.flags.MODES`.
-      params: the experiment config; validated here.
-      model_dir: where checkpoints, summaries and params.yaml go.
-      run_post_eval: evaluate once after training; `run` then returns the logs.
-      save_summary: write TensorBoard summaries.
-      train_actions, eval_actions: extra Orbit actions, run before the config's.
-      trainer: a Trainer built under the strategy's scope (else one is built).
-      controller_cls: an `orbit.Controller` subclass.
-      summary_manager, eval_summary_manager: replace the default writers.
-      enable_async_checkpointing: save checkpoints in the background.
+    As TFM's: `distribution_strategy` None is the current one; `mode` is one
+    of `common.flags.MODES`; `params` is validated here; `run_post_eval`
+    evaluates once after training (`run` returns its logs); `train_actions`
+    and `eval_actions` run before the config's; a given `trainer` was built
+    under the strategy's scope; `controller_cls` is an `orbit.Controller`
+    subclass; `summary_manager`/`eval_summary_manager` replace the defaults.
     """
-    check_mode(mode)
-    params.validate()
-    experiment_parser.resolve_learning_rate(params)  # A no-op once parsed.
     self.strategy = distribution_strategy or tf.distribute.get_strategy()
-    self._params = params
-    self._model_dir = model_dir
-    self._mode = mode
-    self._run_post_eval = run_post_eval
-    training = 'train' in mode
-    evaluating = 'eval' in mode or run_post_eval
-    train_utils.check_batch_sizes(params, self.strategy.num_replicas_in_sync,
-                                  training, evaluating)
-    if training:
-      experiment_parser.check_trainable(params)
-      seeding.check_seed_for_determinism(params.runtime)
+    self._params, self._model_dir, self._mode = params, model_dir, mode
+    self._run_post_eval, self._save_summary = run_post_eval, save_summary
+    self._check_config()
+    self._training, self._evaluating = trains(mode), evaluates(mode, run_post_eval)
     self._chief = self.strategy.extended.should_checkpoint
-    self._lock = model_dir_lock.ModelDirLock(model_dir) if (
-        training and self._chief and model_dir) else None
-    if self._lock:
-      self._lock.acquire()
-    try:
-      if self._lock and self._lock.held:
-        train_utils.remove_partial_checkpoints(model_dir)
-      self._write_dir = distribute_utils.write_dir(model_dir, self.strategy)
-      train_utils.set_mixed_precision_policy(params.runtime)
-      self._trainer = trainer or self._build_trainer(task, train=training,
-                                                     evaluate=evaluating)
-      if self._chief and training:  # Evaluations only read, as in TFM's train.py.
-        if (params.task.init_checkpoint and self.strategy.cluster_resolver is None
-            and not tf.train.latest_checkpoint(model_dir)):
-          # A warm start that does not fit fails here, before anything is written
-          # (on one process: under several, restoring is a collective of all).
-          self._trainer.initialize()
-        train_utils.serialize_config(params, model_dir)
-      if self._chief:
-        train_utils.record_effective_optimizer_config(params, self._trainer.optimizer,
-                                                      model_dir)
-      if self._chief and training:
-        more_train, more_eval = self._record_learning_rate_plan(save_summary)
-        train_actions = list(train_actions or []) + more_train
-        eval_actions = list(eval_actions or []) + more_eval
-      self._checkpoint_manager = self._maybe_build_checkpoint_manager()
-      self._summary_manager = summary_manager
-      self._eval_summary_manager = eval_summary_manager
-      self._controller = self._build_controller(
-          trainer=self._trainer if training else None,
-          evaluator=self._trainer if evaluating else None,
-          save_summary=save_summary, train_actions=train_actions,
-          eval_actions=eval_actions, controller_cls=controller_cls,
-          enable_async_checkpointing=enable_async_checkpointing)
-    except BaseException:
-      if self._lock:
-        self._lock.release()
-      raise
+    self._write_dir = distribute_utils.write_dir(model_dir, self.strategy)
+    self._set_precision_policy()
+    self._trainer = trainer or self._build_trainer(task, train=self._training,
+                                                   evaluate=self._evaluating)
+    more_train, more_eval = self._build_learning_rate_plan()
+    self._checkpoint_manager = self._maybe_build_checkpoint_manager()
+    self._summary_manager = summary_manager
+    self._eval_summary_manager = eval_summary_manager
+    self._stop_on_signal = None  # `_build_controller` builds it for a training run.
+    self._controller = self._build_controller(
+        trainer=self._trainer if self._training else None,
+        evaluator=self._trainer if self._evaluating else None,
+        save_summary=save_summary,
+        train_actions=list(train_actions or []) + more_train,
+        eval_actions=list(eval_actions or []) + more_eval,
+        controller_cls=controller_cls,
+        enable_async_checkpointing=enable_async_checkpointing)
 
   @property
   def params(self) -> cfg.ExperimentConfig:
@@ -174,23 +140,21 @@ class OrbitExperimentRunner:
   def controller(self) -> orbit.Controller:
     return self._controller
 
-  def _record_learning_rate_plan(self, save_summary: bool):
-    """Warns when the rate plan does not fit train_steps (`lr_lint`).
+  def _check_config(self) -> None:
+    """Refuses a bad mode or config before TensorFlow builds anything."""
+    check_mode(self._mode)
+    self._params.validate()
+    experiment_parser.resolve_learning_rate(self._params)  # A no-op once parsed.
+    train_utils.check_mode_batch_sizes(self._params, self._mode,
+                                       self.strategy.num_replicas_in_sync,
+                                       self._run_post_eval)
+    if trains(self._mode):
+      experiment_parser.check_trainable(self._params)
+      seeding.check_seed_for_determinism(self._params.runtime)
 
-    With summaries, also writes the planned curve (`lr_plan`) and the
-    HParams session (`hparams_summary`), once per model_dir, and returns
-    the (train, eval) actions that record the session's final metrics.
-    """
-    curve = lr_plan.run_curve(self._params, self._trainer.optimizer)
-    lr_lint.warn(self._params, curve)
-    if not save_summary:
-      return [], []
-    if curve is not None:
-      lr_plan.write_curve(curve, self._model_dir)
-    hparams_summary.write_hparams(self._params, self._model_dir, curve)
-    final = hparams_summary.FinalMetrics(self._model_dir, self._trainer.global_step,
-                                         self._params.trainer.train_steps)
-    return [final.train], [final.evaluate]
+  def _set_precision_policy(self) -> None:
+    """The process-wide Keras policy, set before the model is built."""
+    train_utils.set_mixed_precision_policy(self._params.runtime)
 
   def _build_trainer(self, task: base_task.Task, train: bool,
                      evaluate: bool) -> base_trainer.Trainer:
@@ -203,6 +167,23 @@ class OrbitExperimentRunner:
     if not self._chief:
       return None
     return maybe_create_best_ckpt_exporter(self._params, self._model_dir)
+
+  def _build_learning_rate_plan(self) -> Tuple[List[orbit.Action], List[orbit.Action]]:
+    """Warns when the rate plan does not fit train_steps (`lr_lint`): chief training only.
+
+    Keeps the curve for `_write_learning_rate_plan`; with summaries, returns
+    the (train, eval) actions that record the HParams session's final metrics.
+    """
+    self._lr_curve = None
+    if not (self._chief and self._training):
+      return [], []
+    self._lr_curve = lr_plan.run_curve(self._params, self._trainer.optimizer)
+    lr_lint.warn(self._params, self._lr_curve)
+    if not self._save_summary:
+      return [], []
+    final = hparams_summary.FinalMetrics(self._model_dir, self._trainer.global_step,
+                                         self._params.trainer.train_steps)
+    return [final.train], [final.evaluate]
 
   def _maybe_build_checkpoint_manager(self) -> Optional[tf.train.CheckpointManager]:
     """The manager of `trainer.resume_checkpoint`, restoring the chief's latest checkpoint.
@@ -245,22 +226,15 @@ class OrbitExperimentRunner:
                         train_actions=None, eval_actions=None,
                         controller_cls=orbit.Controller,
                         enable_async_checkpointing: bool = False) -> orbit.Controller:
+    """Orbit's Controller; restoring the latest checkpoint (or the warm start) happens here.
+
+    A warm start that does not fit the model thus fails before `run` writes anything.
+    """
     t = self._params.trainer
-    train_actions = list(train_actions or [])
-    if trainer:
-      train_actions += actions.get_train_actions(
-          self._params, trainer, self._write_dir,
-          checkpoint_manager=self._checkpoint_manager)
-    eval_actions = list(eval_actions or [])
-    if evaluator and self._chief:
-      eval_actions += actions.get_eval_actions(self._params, evaluator, self._model_dir)
+    self._stop_on_signal = self._build_stop_on_signal(trainer)
     summary_dir = os.path.join(self._write_dir, 'train') if save_summary else None
     eval_dir = (os.path.join(self._write_dir, t.validation_summary_subdir)
                 if save_summary else None)
-    summary_manager = self._summary_manager
-    if summary_manager is None and trainer:
-      summary_manager = IntervalSummaryManager(
-          summary_dir, self._trainer.global_step, t.summary_interval)
     return controller_cls(
         strategy=self.strategy, trainer=trainer, evaluator=evaluator,
         global_step=self._trainer.global_step,
@@ -269,31 +243,95 @@ class OrbitExperimentRunner:
         enable_async_checkpointing=enable_async_checkpointing,
         summary_dir=summary_dir, eval_summary_dir=eval_dir,
         summary_interval=t.summary_interval if save_summary else None,
-        train_actions=train_actions, eval_actions=eval_actions,
-        summary_manager=summary_manager,
+        train_actions=self._build_train_actions(trainer, train_actions),
+        eval_actions=self._build_eval_actions(evaluator, eval_actions),
+        summary_manager=self._build_summary_manager(trainer, summary_dir),
         eval_summary_manager=self._eval_summary_manager)
+
+  def _build_stop_on_signal(self, trainer) -> Optional[preemption.SaveAndStopOnSignal]:
+    """The action that saves and stops a single-process training on SIGTERM/SIGINT.
+
+    `run` catches those signals exactly when this was built, so a controller
+    built another way keeps the process's handlers. Multi-worker runs get
+    Orbit's `SaveCheckpointIfPreempted` from `actions.get_train_actions`.
+    """
+    if (not trainer or not self._params.trainer.preemption_on_demand_checkpoint
+        or not self._checkpoint_manager or trainer.strategy.cluster_resolver):
+      return None
+    return preemption.SaveAndStopOnSignal(self._checkpoint_manager, trainer.global_step)
+
+  def _build_train_actions(self, trainer, extra) -> List[orbit.Action]:
+    """`extra`, then the config's (`actions.get_train_actions`), then the stop on signals."""
+    train_actions = list(extra or [])
+    if trainer:
+      train_actions += actions.get_train_actions(
+          self._params, trainer, self._write_dir,
+          checkpoint_manager=self._checkpoint_manager)
+    if self._stop_on_signal:
+      train_actions.append(self._stop_on_signal)
+    return train_actions
+
+  def _build_eval_actions(self, evaluator, extra) -> List[orbit.Action]:
+    eval_actions = list(extra or [])
+    if evaluator and self._chief:
+      eval_actions += actions.get_eval_actions(self._params, evaluator, self._model_dir)
+    return eval_actions
+
+  def _build_summary_manager(self, trainer, summary_dir):
+    if self._summary_manager is not None or not trainer:
+      return self._summary_manager
+    return IntervalSummaryManager(summary_dir, self._trainer.global_step,
+                                  self._params.trainer.summary_interval)
 
   def run(self) -> Tuple[tf_keras.Model, Mapping[str, Any]]:
     """Runs the mode; returns the model and, with `run_post_eval`, the eval logs.
 
-    Other modes return {} as in TFM; pass an eval action (e.g.
-    `eval_actions=[logs.update]`) to see every evaluation's results.
-
-    Training modes hold the model_dir's lock until they return, and stop on
-    SIGTERM/SIGINT after saving the current step (`preemption.Preempted`).
-    `continuous_eval` stops once no new checkpoint appeared for
-    `continuous_eval_timeout` seconds, and fails (RunError) if none ever did.
+    Other modes return {} as in TFM (an eval action such as
+    `eval_actions=[logs.update]` sees every evaluation's results). A chief's
+    training holds the model_dir's lock from before its first write until it
+    returns, and stops on SIGTERM/SIGINT after saving the current step
+    (`preemption.Preempted`). `continuous_eval` stops once no new checkpoint
+    appeared for `continuous_eval_timeout` seconds; RunError if none ever did.
     """
-    stoppable = any(isinstance(action, preemption.SaveAndStopOnSignal)
-                    for action in getattr(self._controller, 'train_actions', None) or ())
-    try:
-      if stoppable:
-        with preemption.stop_signals_caught():
-          return self._run()
-      return self._run()
-    finally:
-      if self._lock:
-        self._lock.release()
+    with self._model_dir_held() as lock:
+      self._write_model_dir(lock)
+      with self._signals_caught():
+        return self._run()
+
+  def _model_dir_held(self):
+    """`model_dir_lock.ModelDirLock` for a chief's training; evaluations only read."""
+    if self._training and self._chief and self._model_dir:
+      return model_dir_lock.ModelDirLock(self._model_dir)
+    return contextlib.nullcontext()
+
+  def _write_model_dir(self, lock: Optional[model_dir_lock.ModelDirLock]) -> None:
+    """What a run records before it starts; only once no other process can be writing."""
+    if lock is not None and lock.held:
+      train_utils.remove_partial_checkpoints(self._model_dir)
+    if self._chief:
+      self._write_params()
+      self._write_learning_rate_plan()
+
+  def _write_params(self) -> None:
+    """params.yaml (training only, as TFM's train.py) and the optimizer config used."""
+    if self._training:
+      train_utils.serialize_config(self._params, self._model_dir)
+    train_utils.record_effective_optimizer_config(self._params, self._trainer.optimizer,
+                                                  self._model_dir)
+
+  def _write_learning_rate_plan(self) -> None:
+    """The planned curve (`lr_plan`) and the HParams session, once per model_dir."""
+    if not (self._chief and self._training and self._save_summary):
+      return
+    if self._lr_curve is not None:
+      lr_plan.write_curve(self._lr_curve, self._model_dir)
+    hparams_summary.write_hparams(self._params, self._model_dir, self._lr_curve)
+
+  def _signals_caught(self):
+    """SIGTERM/SIGINT are recorded only when a `SaveAndStopOnSignal` will act on them."""
+    if self._stop_on_signal is None:
+      return contextlib.nullcontext()
+    return preemption.stop_signals_caught()
 
   def _run(self) -> Tuple[tf_keras.Model, Mapping[str, Any]]:
     t, mode = self._params.trainer, self._mode

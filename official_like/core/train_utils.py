@@ -17,6 +17,7 @@ import orbit
 import tensorflow as tf
 import tf_keras
 
+from official_like.common import flags
 from official_like.core import base_task
 from official_like.core import base_trainer
 from official_like.core import config_definitions as cfg
@@ -258,6 +259,13 @@ def check_batch_sizes(params: cfg.ExperimentConfig, replicas: int,
       raise ConfigError(('task', key, 'global_batch_size'), f'{size} does not '
                         f'split evenly over the {replicas} replicas in sync; use '
                         f'a multiple of {replicas}')
+
+
+def check_mode_batch_sizes(params: cfg.ExperimentConfig, mode: str, replicas: int,
+                           run_post_eval: bool = False) -> None:
+  """`check_batch_sizes` for the data `mode` reads: the runner's and trainer_main.py's."""
+  check_batch_sizes(params, replicas, flags.trains(mode),
+                    flags.evaluates(mode, run_post_eval))
 
 
 def set_mixed_precision_policy(runtime: cfg.RuntimeConfig) -> None:

@@ -109,12 +109,15 @@ class FinalMetrics:
   Only what compares runs (losses and metrics, not the learning rate or
   steps/s), under `final_tag` names, and only at each evaluation and at the
   last train step: the `train` and `validation` runs keep the curves. Only
-  scalar numbers are written. Chief only, as the session itself.
+  scalar numbers are written. Chief only, as the session itself. The event
+  file is opened at the first write: the runner builds these actions before
+  it holds the model_dir's lock, and `write_hparams` must see the session's
+  directory as the run left it.
   """
 
   def __init__(self, model_dir: str, global_step: tf.Variable, train_steps: int):
-    self._writer = tf.summary.create_file_writer(os.path.join(model_dir, RUN))
-    self._scalars = summaries.ScalarWriter(self._writer)
+    self._directory = os.path.join(model_dir, RUN)
+    self._writer = self._scalars = None
     self._global_step = global_step
     self._last = train_steps
     self._latest = {'train': {}, 'validation': {}}
@@ -125,6 +128,9 @@ class FinalMetrics:
                            if k not in _NOT_COMPARED}
 
   def _write(self) -> None:
+    if self._writer is None:
+      self._writer = tf.summary.create_file_writer(self._directory)
+      self._scalars = summaries.ScalarWriter(self._writer)
     values = {**self._latest['train'], **self._latest['validation']}
     self._scalars.write(dict(sorted(values.items())), int(self._global_step.numpy()))
     self._writer.flush()

@@ -15,7 +15,8 @@ Google Cloud) rather than a message.
 
 The signal handler only records the signal; `SaveAndStopOnSignal`, an
 Orbit train action, saves and stops at the end of the running train loop,
-so no step is cut in half. A second signal gets the previous handler
+so no step is cut in half. The runner catches the signals exactly when it
+built that action (`train_lib.OrbitExperimentRunner._build_stop_on_signal`). A second signal gets the previous handler
 (Ctrl-C raises KeyboardInterrupt, SIGTERM ends the process), so a stuck run
 can still be stopped.
 """
