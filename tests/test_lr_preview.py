@@ -108,10 +108,9 @@ def test_key_points_of_a_stepwise_plan():
 
 def test_tool_modes_are_for_trainer_main_only():
   from official_like.common import flags  # pylint: disable=g-import-not-at-top
-  from official_like.core import train_lib  # pylint: disable=g-import-not-at-top
   from official_like.modeling.hyperparams import ConfigError  # pylint: disable=g-import-not-at-top
   assert flags.TOOL_MODES == ('lr_preview', 'lr_find')
   assert not set(flags.TOOL_MODES) & set(flags.MODES)
   for mode in flags.TOOL_MODES:
     with pytest.raises(ConfigError, match=f"^mode: unknown mode '{mode}'"):
-      train_lib.check_mode(mode)
+      flags.check_mode(mode)

@@ -16,10 +16,18 @@ give two; `experiment_parser` applies them in order.
 """
 from absl import flags
 
+from official_like.modeling.hyperparams import ConfigError
+
 MODES = ('train', 'eval', 'train_and_eval', 'continuous_eval', 'train_and_post_eval')
 # lr_preview: the planned curve, table, PNG and CSV, without model or data.
 # lr_find: a learning-rate range test on a throwaway model.
 TOOL_MODES = ('lr_preview', 'lr_find')
+
+
+def check_mode(mode: str) -> None:
+  """Refuses a mode the runner does not run (the tool modes are `trainer_main.py`'s)."""
+  if mode not in MODES:
+    raise ConfigError(('mode',), f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
 
 
 def trains(mode: str) -> bool:

@@ -18,7 +18,7 @@ import tensorflow as tf
 import tf_keras
 
 from official_like.common import distribute_utils
-from official_like.common.flags import MODES
+from official_like.common.flags import check_mode
 from official_like.common.flags import evaluates
 from official_like.common.flags import trains
 from official_like.core import actions
@@ -28,35 +28,16 @@ from official_like.core import config_definitions as cfg
 from official_like.core import experiment_parser
 from official_like.core import train_utils
 from official_like.core.train_utils import maybe_create_best_ckpt_exporter
-from official_like.modeling.hyperparams import ConfigError
 from official_like.modeling.optimization import lr_lint
 from official_like.run.errors import RunError
+from official_like.run import finished_run
+from official_like.run import frozen_heap
 from official_like.run import hparams_summary
 from official_like.run import lr_plan
 from official_like.run import model_dir_lock
 from official_like.run import preemption
 from official_like.run import seeding
 from official_like.run.summaries import IntervalSummaryManager
-
-
-class _FinishedRunCheckpointManager(tf.train.CheckpointManager):
-  """Restores a finished run's latest checkpoint without warnings about its optimizer.
-
-  Legacy Keras optimizers create their variables at the first step; a run
-  with no step left never creates them, so TensorFlow would warn at exit
-  that `(root).optimizer.*` were never restored.
-  """
-
-  def restore_or_initialize(self):
-    if self._latest_checkpoint is None:
-      return super().restore_or_initialize()
-    self._checkpoint.restore(self._latest_checkpoint).expect_partial()
-    return self._latest_checkpoint
-
-
-def check_mode(mode: str) -> None:
-  if mode not in MODES:
-    raise ConfigError(('mode',), f"unknown mode {mode!r}; valid modes: {', '.join(MODES)}")
 
 
 class OrbitExperimentRunner:
@@ -204,7 +185,7 @@ class OrbitExperimentRunner:
         init_fn = lambda: checkpoint.restore(latest)
         last_step = train_utils.read_global_step_from_checkpoint(latest)
     t = self._params.trainer
-    manager_cls = (_FinishedRunCheckpointManager if self._chief and self._finished()
+    manager_cls = (finished_run.FinishedRunCheckpointManager if self._chief and self._finished()
                    else tf.train.CheckpointManager)
     return manager_cls(
         checkpoint, directory=self._write_dir,
@@ -295,7 +276,7 @@ class OrbitExperimentRunner:
     """
     with self._model_dir_held() as lock:
       self._write_model_dir(lock)
-      with self._signals_caught():
+      with self._signals_caught(), frozen_heap.frozen():
         return self._run()
 
   def _model_dir_held(self):
