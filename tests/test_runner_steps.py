@@ -7,6 +7,7 @@ is refused by `run` before it writes anything, and a runner built but never
 run blocks nobody. SIGTERM/SIGINT are caught exactly when the runner built
 the action that acts on them, whatever the controller class keeps.
 """
+import gc
 import os
 import signal
 
@@ -169,3 +170,24 @@ def test_a_post_evaluation_reads_validation_data():
   train_utils.check_mode_batch_sizes(params, 'train', 2)
   with pytest.raises(ConfigError, match='validation_data.global_batch_size: 33'):
     train_utils.check_mode_batch_sizes(params, 'train', 2, run_post_eval=True)
+
+
+def test_training_runs_with_the_startup_heap_frozen_and_gives_it_back(tmp_path):
+  """`frozen_heap`: full collections skip what was built before training, only during it."""
+  frozen_during = []
+  runner = build(tmp_path / 'model',
+                 train_actions=[lambda _: frozen_during.append(gc.get_freeze_count())])
+  runner.run()
+  assert len(frozen_during) == 2 and min(frozen_during) > 100_000  # TF alone tracks more.
+  assert gc.get_freeze_count() == 0
+  assert latest_step(tmp_path / 'model') == 20
+
+
+def test_a_heap_frozen_by_the_caller_stays_frozen(tmp_path):
+  gc.freeze()
+  try:
+    before = gc.get_freeze_count()
+    build(tmp_path / 'model').run()
+    assert gc.get_freeze_count() >= before > 0
+  finally:
+    gc.unfreeze()
