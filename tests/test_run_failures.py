@@ -23,9 +23,9 @@ from official_like.core import exp_factory
 from official_like.core import task_factory
 from official_like.core import train_lib
 from official_like.modeling.hyperparams import ConfigError
-from official_like.run.errors import RunError
 from official_like.run import model_dir_lock
 from official_like.run import seeding
+from official_like.run.errors import RunError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

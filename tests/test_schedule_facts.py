@@ -13,9 +13,9 @@ import tensorflow as tf
 import tf_keras
 
 from official_like.lr_tools import lr_preview
+from official_like.modeling import optimization
 from official_like.modeling.hyperparams import Config
 from official_like.modeling.hyperparams import ConfigError
-from official_like.modeling import optimization
 from official_like.modeling.optimization import lr_lint
 from official_like.modeling.optimization import lr_resolution
 from official_like.modeling.optimization import lr_values

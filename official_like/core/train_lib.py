@@ -29,7 +29,6 @@ from official_like.core import experiment_parser
 from official_like.core import train_utils
 from official_like.core.train_utils import maybe_create_best_ckpt_exporter
 from official_like.modeling.optimization import lr_lint
-from official_like.run.errors import RunError
 from official_like.run import finished_run
 from official_like.run import frozen_heap
 from official_like.run import hparams_summary
@@ -37,6 +36,7 @@ from official_like.run import lr_plan
 from official_like.run import model_dir_lock
 from official_like.run import preemption
 from official_like.run import seeding
+from official_like.run.errors import RunError
 from official_like.run.summaries import IntervalSummaryManager
 
 

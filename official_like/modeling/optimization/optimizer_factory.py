@@ -20,9 +20,9 @@ import tensorflow as tf
 import tf_keras
 
 from official_like.modeling.hyperparams import ConfigError
-from official_like.modeling.optimization.configs import optimization_config as cfg
 from official_like.modeling.optimization import ema_optimizer
 from official_like.modeling.optimization import lr_resolution
+from official_like.modeling.optimization.configs import optimization_config as cfg
 from official_like.modeling.optimization.registry import LEGACY_OPTIMIZERS_CLS
 from official_like.modeling.optimization.registry import LR_CLS
 from official_like.modeling.optimization.registry import NEW_OPTIMIZERS_CLS
